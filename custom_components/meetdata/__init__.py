@@ -1,0 +1,110 @@
+"""Meetdata: metering data of Dutch and Belgian energy connections."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.typing import ConfigType
+
+from .api.errors import MeetdataAuthError, MeetdataError
+from .api.models import Meter, MeterKind
+from .const import (
+    CONF_HISTORY_DAYS,
+    CONF_METERS,
+    CONF_PROVIDER,
+    CONF_UPDATE_INTERVAL,
+    DOMAIN,
+)
+from .coordinator import (
+    HistoryCoordinator,
+    LatestCoordinator,
+    MeetdataConfigEntry,
+    MeetdataRuntimeData,
+)
+from .entity import device_info
+from .error_keys import error_key
+from .providers import get_spec
+from .services import async_setup_services
+
+PLATFORMS: list[Platform] = [Platform.SENSOR]
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the integration's services."""
+    async_setup_services(hass)
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: MeetdataConfigEntry) -> bool:
+    """Discover the account's meters, start polling and importing history."""
+    spec = get_spec(entry.data[CONF_PROVIDER])
+    client = spec.build_client(async_get_clientsession(hass), entry.data)
+    try:
+        all_meters = await client.async_get_meters()
+    except MeetdataAuthError as err:
+        raise ConfigEntryAuthFailed(
+            translation_domain=DOMAIN, translation_key="invalid_auth"
+        ) from err
+    except MeetdataError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key=error_key(err),
+            translation_placeholders={"error": str(err)},
+        ) from err
+
+    included = entry.options.get(CONF_METERS)
+    meters = [m for m in all_meters if included is None or m.key in included]
+    data_meters = [m for m in meters if m.kind is not MeterKind.GATEWAY]
+    interval = timedelta(
+        minutes=entry.options.get(
+            CONF_UPDATE_INTERVAL, spec.default_update_interval.total_seconds() / 60
+        )
+    )
+    history_days = int(entry.options.get(CONF_HISTORY_DAYS, spec.default_history_days))
+    latest = LatestCoordinator(hass, entry, client, data_meters, interval)
+    history = HistoryCoordinator(hass, entry, client, data_meters, history_days)
+    entry.runtime_data = MeetdataRuntimeData(
+        spec=spec,
+        client=client,
+        all_meters=all_meters,
+        meters=meters,
+        latest=latest,
+        history=history,
+    )
+    _register_devices(hass, entry, meters)
+    await latest.async_config_entry_first_refresh()
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    entry.async_create_background_task(
+        hass, history.async_refresh(), f"{DOMAIN} history import {entry.title}"
+    )
+    return True
+
+
+def _register_devices(
+    hass: HomeAssistant, entry: MeetdataConfigEntry, meters: list[Meter]
+) -> None:
+    """Create gateways first, so that meters can point to them (via_device)."""
+    registry = dr.async_get(hass)
+    for meter in sorted(meters, key=lambda m: m.via is not None):
+        registry.async_get_or_create(
+            config_entry_id=entry.entry_id, **device_info(meter)
+        )
+
+
+async def _async_options_updated(
+    hass: HomeAssistant, entry: MeetdataConfigEntry
+) -> None:
+    """Reload so that new options take effect."""
+    await hass.config_entries.async_reload(entry.entry_id)
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: MeetdataConfigEntry) -> bool:
+    """Unload the entry's platforms."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

@@ -1,0 +1,45 @@
+"""The interface every provider client offers to the Home Assistant layer."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from .models import IntervalSeries, LatestReadings, Meter, Provider, Quantity
+
+
+class MeterDataClient(ABC):
+    """A pure-async client of one provider account.
+
+    Implementations take an injected ``aiohttp.ClientSession``, raise only
+    ``MeetdataError`` subclasses and return the shared models.
+    """
+
+    provider: Provider
+    #: How far back the provider keeps data (None: no documented limit).
+    max_history: timedelta | None = None
+    #: Quantities that ``async_get_history`` can return, per meter kind.
+    history_quantities: tuple[Quantity, ...] = ()
+
+    @abstractmethod
+    async def async_get_meters(self) -> list[Meter]:
+        """Return every meter the credentials give access to."""
+
+    @abstractmethod
+    async def async_get_latest(self, meters: Sequence[Meter]) -> LatestReadings:
+        """Return the latest readings of these meters (missing meter: no data)."""
+
+    @abstractmethod
+    async def async_get_history(
+        self, meter: Meter, start: datetime, end: datetime
+    ) -> list[IntervalSeries]:
+        """Return the intervals of ``meter`` that start in [start, end).
+
+        ``start`` and ``end`` are timezone-aware; the client splits the period
+        into whatever windows its API allows.
+        """
+
+    def earliest_history(self, meter: Meter) -> datetime | None:
+        """Return the first moment the provider has data for, when known."""
+        return None

@@ -1,0 +1,99 @@
+"""HTTP plumbing shared by the clients: size cap, timeouts, redaction."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from multidict import CIMultiDictProxy
+from yarl import URL
+
+from .errors import MeetdataConnectionError, MeetdataResponseError, MeetdataTimeoutError
+
+DEFAULT_TIMEOUT = 30.0
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+REDACTED = "**REDACTED**"
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    """A fully read, size-checked HTTP response."""
+
+    status: int
+    headers: CIMultiDictProxy[str]
+    body: bytes
+
+    @property
+    def content_type(self) -> str:
+        """Return the media type without parameters, lower-case."""
+        return self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+
+
+def redact_url(url: str | URL, secret_params: Iterable[str] = ("api_key",)) -> str:
+    """Return the URL with credentials and secret query parameters masked."""
+    parsed = URL(str(url))
+    if parsed.user or parsed.password:
+        parsed = parsed.with_user(None)
+    secrets = set(secret_params)
+    if secrets & set(parsed.query):
+        parsed = parsed.with_query(
+            [(k, REDACTED if k in secrets else v) for k, v in parsed.query.items()]
+        )
+    return str(parsed)
+
+
+async def request(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    *,
+    params: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+    data: Any = None,
+    auth: aiohttp.BasicAuth | None = None,
+    timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109
+    max_bytes: int = MAX_RESPONSE_BYTES,
+    secret_params: Iterable[str] = ("api_key",),
+) -> HttpResponse:
+    """Send one request and read its body, never more than ``max_bytes``.
+
+    Network failures become MeetdataConnectionError whose message carries only a
+    redacted URL: aiohttp puts the full URL (query included) in its exceptions.
+    """
+    shown = redact_url(URL(url).with_query(params or {}), secret_params)
+    try:
+        async with asyncio.timeout(timeout):
+            async with session.request(
+                method,
+                url,
+                params=params,
+                headers=headers,
+                data=data,
+                auth=auth,
+                allow_redirects=False,
+            ) as resp:
+                length = resp.content_length
+                if length is not None and length > max_bytes:
+                    raise MeetdataResponseError(
+                        f"Response of {length} bytes from {shown} exceeds the "
+                        f"{max_bytes} byte limit"
+                    )
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in resp.content.iter_chunked(65536):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise MeetdataResponseError(
+                            f"Response from {shown} exceeds the {max_bytes} byte limit"
+                        )
+                    chunks.append(chunk)
+                return HttpResponse(resp.status, resp.headers, b"".join(chunks))
+    except TimeoutError:
+        raise MeetdataTimeoutError(f"Timeout talking to {shown}") from None
+    except aiohttp.ClientError as err:
+        raise MeetdataConnectionError(
+            f"Error talking to {shown}: {type(err).__name__}"
+        ) from None

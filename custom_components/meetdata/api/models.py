@@ -1,0 +1,167 @@
+"""Typed models shared by every provider client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Provider(StrEnum):
+    """The provider APIs Meetdata talks to."""
+
+    KENTER = "kenter"
+    WATTWORX = "wattworx"
+    DTL = "dtl"
+    FLUVIUS = "fluvius"
+    CEMM = "cemm"
+
+
+class MeterKind(StrEnum):
+    """What a meter measures."""
+
+    ELECTRICITY = "electricity"
+    GAS = "gas"
+    PRODUCTION = "production"
+    AUXILIARY = "auxiliary"
+    TRANSFER_POINT = "transfer_point"
+    GATEWAY = "gateway"
+
+
+class Quantity(StrEnum):
+    """One shared vocabulary for entity keys, translation keys and statistic ids."""
+
+    ENERGY_IMPORT = "energy_import"
+    ENERGY_IMPORT_LOW = "energy_import_low"
+    ENERGY_IMPORT_NORMAL = "energy_import_normal"
+    ENERGY_EXPORT = "energy_export"
+    ENERGY_EXPORT_LOW = "energy_export_low"
+    ENERGY_EXPORT_NORMAL = "energy_export_normal"
+    ENERGY_NET_LOW = "energy_net_low"
+    ENERGY_NET_NORMAL = "energy_net_normal"
+    REACTIVE_ENERGY_IMPORT = "reactive_energy_import"
+    REACTIVE_ENERGY_EXPORT = "reactive_energy_export"
+    REACTIVE_ENERGY_INDUCTIVE = "reactive_energy_inductive"
+    REACTIVE_ENERGY_CAPACITIVE = "reactive_energy_capacitive"
+    GAS_VOLUME = "gas_volume"
+    GAS_ENERGY = "gas_energy"
+    POWER = "power"
+    REACTIVE_POWER = "reactive_power"
+    VOLTAGE_L1 = "voltage_l1"
+    VOLTAGE_L2 = "voltage_l2"
+    VOLTAGE_L3 = "voltage_l3"
+    PRODUCTION = "production"
+    AUXILIARY = "auxiliary"
+    CAPACITY_PEAK = "capacity_peak"
+    TARIFF = "tariff"
+    LAST_MEASUREMENT = "last_measurement"
+
+
+class Unit(StrEnum):
+    """The fixed unit of each quantity (strings as Home Assistant spells them)."""
+
+    KWH = "kWh"
+    KVARH = "kvarh"
+    CUBIC_METERS = "m³"
+    KW = "kW"
+    KVAR = "kvar"
+    VOLT = "V"
+    NONE = ""
+
+
+QUANTITY_UNITS: dict[Quantity, Unit] = {
+    Quantity.ENERGY_IMPORT: Unit.KWH,
+    Quantity.ENERGY_IMPORT_LOW: Unit.KWH,
+    Quantity.ENERGY_IMPORT_NORMAL: Unit.KWH,
+    Quantity.ENERGY_EXPORT: Unit.KWH,
+    Quantity.ENERGY_EXPORT_LOW: Unit.KWH,
+    Quantity.ENERGY_EXPORT_NORMAL: Unit.KWH,
+    Quantity.ENERGY_NET_LOW: Unit.KWH,
+    Quantity.ENERGY_NET_NORMAL: Unit.KWH,
+    Quantity.REACTIVE_ENERGY_IMPORT: Unit.KVARH,
+    Quantity.REACTIVE_ENERGY_EXPORT: Unit.KVARH,
+    Quantity.REACTIVE_ENERGY_INDUCTIVE: Unit.KVARH,
+    Quantity.REACTIVE_ENERGY_CAPACITIVE: Unit.KVARH,
+    Quantity.GAS_VOLUME: Unit.CUBIC_METERS,
+    Quantity.GAS_ENERGY: Unit.KWH,
+    Quantity.POWER: Unit.KW,
+    Quantity.REACTIVE_POWER: Unit.KVAR,
+    Quantity.VOLTAGE_L1: Unit.VOLT,
+    Quantity.VOLTAGE_L2: Unit.VOLT,
+    Quantity.VOLTAGE_L3: Unit.VOLT,
+    Quantity.PRODUCTION: Unit.KWH,
+    Quantity.AUXILIARY: Unit.KWH,
+    Quantity.CAPACITY_PEAK: Unit.KW,
+    Quantity.TARIFF: Unit.NONE,
+    Quantity.LAST_MEASUREMENT: Unit.NONE,
+}
+
+# Quantities whose interval values are averages (hourly mean/min/max), not amounts.
+MEAN_QUANTITIES: frozenset[Quantity] = frozenset(
+    {
+        Quantity.POWER,
+        Quantity.REACTIVE_POWER,
+        Quantity.VOLTAGE_L1,
+        Quantity.VOLTAGE_L2,
+        Quantity.VOLTAGE_L3,
+    }
+)
+
+
+class Quality(StrEnum):
+    """How trustworthy an interval value is."""
+
+    MEASURED = "measured"
+    ESTIMATED = "estimated"
+    VALIDATED = "validated"
+
+
+@dataclass(frozen=True, slots=True)
+class Meter:
+    """A meter: one device in Home Assistant."""
+
+    provider: Provider
+    key: str
+    kind: MeterKind
+    name: str | None = None
+    address: str | None = None
+    model: str | None = None
+    serial: str | None = None
+    via: str | None = None
+    attributes: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """The latest value of one quantity of one meter.
+
+    ``value`` is a float for numeric quantities, a string for enum-like ones
+    (tariff) and a timezone-aware datetime for timestamps.
+    """
+
+    quantity: Quantity
+    value: float | str | datetime
+    timestamp: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """An amount (or, for mean quantities, an average) over [start, end)."""
+
+    start: datetime
+    end: datetime
+    value: float
+    quality: Quality = Quality.MEASURED
+
+
+@dataclass(slots=True)
+class IntervalSeries:
+    """Intervals of one quantity of one meter, in chronological order."""
+
+    meter_key: str
+    quantity: Quantity
+    intervals: list[Interval]
+
+
+type LatestReadings = dict[str, dict[Quantity, Reading]]
+"""Latest readings by meter key, then by quantity."""

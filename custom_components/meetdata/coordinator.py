@@ -1,0 +1,162 @@
+"""Coordinators: one polls the latest readings, a slower one imports history."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from .api.base import MeterDataClient
+from .api.errors import MeetdataAuthError, MeetdataError, MeetdataPermissionError
+from .api.models import LatestReadings, Meter
+from .const import DOMAIN, HISTORY_UPDATE_INTERVAL, LOGGER
+from .error_keys import error_key
+from .providers.base import ProviderSpec
+from .repairs import async_clear_meter_issue, async_raise_meter_issue
+from .statistics import StatisticsImporter
+
+type MeetdataConfigEntry = ConfigEntry[MeetdataRuntimeData]
+
+
+@dataclass(slots=True)
+class MeetdataRuntimeData:
+    """What a loaded config entry holds."""
+
+    spec: ProviderSpec
+    client: MeterDataClient
+    all_meters: list[Meter]
+    meters: list[Meter]
+    latest: LatestCoordinator
+    history: HistoryCoordinator
+
+
+async def async_call_client[T](
+    hass: HomeAssistant,
+    entry: MeetdataConfigEntry,
+    call: Callable[..., Coroutine[Any, Any, T]],
+    *args: Any,
+    **kwargs: Any,
+) -> T:
+    """Run a client call; turn its errors into what Home Assistant expects."""
+    try:
+        result = await call(*args, **kwargs)
+    except MeetdataAuthError as err:
+        raise ConfigEntryAuthFailed(
+            translation_domain=DOMAIN, translation_key="invalid_auth"
+        ) from err
+    except MeetdataError as err:
+        if isinstance(err, MeetdataPermissionError) and err.meter:
+            async_raise_meter_issue(hass, entry, "no_permission", err.meter)
+        raise UpdateFailed(
+            translation_domain=DOMAIN,
+            translation_key=error_key(err),
+            translation_placeholders={"error": str(err)},
+        ) from err
+    return result
+
+
+class LatestCoordinator(DataUpdateCoordinator[LatestReadings]):
+    """Poll the latest readings of every included meter."""
+
+    config_entry: MeetdataConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: MeetdataConfigEntry,
+        client: MeterDataClient,
+        meters: list[Meter],
+        update_interval: timedelta,
+    ) -> None:
+        """Poll ``meters`` through ``client`` every ``update_interval``."""
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} {entry.title} latest",
+            update_interval=update_interval,
+        )
+        self.client = client
+        self.meters = meters
+
+    async def _async_update_data(self) -> LatestReadings:
+        data = await async_call_client(
+            self.hass, self.config_entry, self.client.async_get_latest, self.meters
+        )
+        for meter in self.meters:
+            async_clear_meter_issue(
+                self.hass, self.config_entry, "no_permission", meter.key
+            )
+        return data
+
+
+class HistoryCoordinator(DataUpdateCoordinator[dict[str, datetime]]):
+    """Import history into long-term statistics, resuming where it stopped."""
+
+    config_entry: MeetdataConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: MeetdataConfigEntry,
+        client: MeterDataClient,
+        meters: list[Meter],
+        history_days: int,
+    ) -> None:
+        """Import ``meters`` back to ``history_days`` days ago."""
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} {entry.title} history",
+            update_interval=HISTORY_UPDATE_INTERVAL,
+        )
+        self.client = client
+        self.meters = meters
+        self.history_days = history_days
+        self.importer = StatisticsImporter(hass, client)
+
+    def _spec(self) -> ProviderSpec:
+        return self.config_entry.runtime_data.spec
+
+    async def _async_update_data(self) -> dict[str, datetime]:
+        now = dt_util.utcnow()
+        since = now - timedelta(days=self.history_days)
+        spec = self._spec()
+        newest = dict(self.data or {})
+        for meter in self.meters:
+            newest |= await async_call_client(
+                self.hass,
+                self.config_entry,
+                self.importer.async_import_meter,
+                meter,
+                since=since,
+                now=now,
+                overlap=spec.history_overlap,
+                window=spec.history_window,
+            )
+        return newest
+
+    async def async_import_from(self, start: datetime) -> dict[str, datetime]:
+        """Re-import every meter from ``start`` (the import_history service)."""
+        now = dt_util.utcnow()
+        newest: dict[str, datetime] = {}
+        for meter in self.meters:
+            newest |= await async_call_client(
+                self.hass,
+                self.config_entry,
+                self.importer.async_import_period,
+                meter,
+                start,
+                now,
+                self._spec().history_window,
+            )
+        self.async_set_updated_data((self.data or {}) | newest)
+        return newest

@@ -1,0 +1,50 @@
+"""Diagnostics: what the entry holds and sees, with secrets redacted."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.core import HomeAssistant
+
+from .coordinator import MeetdataConfigEntry
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: MeetdataConfigEntry
+) -> dict[str, Any]:
+    """Return diagnostics of one config entry."""
+    runtime = entry.runtime_data
+    redact = set(runtime.spec.secret_keys) | set(runtime.spec.private_keys)
+    latest = runtime.latest.data or {}
+    return {
+        "entry": {
+            "title": entry.title,
+            "data": async_redact_data(dict(entry.data), redact),
+            "options": dict(entry.options),
+        },
+        "meters": [
+            {k: v for k, v in asdict(meter).items() if k != "attributes"}
+            | {"attributes": dict(meter.attributes)}
+            for meter in runtime.all_meters
+        ],
+        "latest": {
+            meter_key: {
+                str(quantity): {
+                    "value": str(reading.value),
+                    "timestamp": reading.timestamp.isoformat()
+                    if reading.timestamp
+                    else None,
+                }
+                for quantity, reading in readings.items()
+            }
+            for meter_key, readings in latest.items()
+        },
+        "latest_update_success": runtime.latest.last_update_success,
+        "history": {
+            stat_id: hour.isoformat()
+            for stat_id, hour in (runtime.history.data or {}).items()
+        },
+        "history_update_success": runtime.history.last_update_success,
+    }

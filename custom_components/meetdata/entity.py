@@ -1,0 +1,49 @@
+"""Base entity: one device per meter."""
+
+from __future__ import annotations
+
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .api.models import Meter, Provider
+from .const import DOMAIN
+from .coordinator import LatestCoordinator
+
+MANUFACTURERS: dict[Provider, str] = {
+    Provider.KENTER: "Kenter",
+    Provider.WATTWORX: "Wattworx",
+    Provider.DTL: "Liander (metering company)",
+    Provider.FLUVIUS: "Fluvius",
+    Provider.CEMM: "CEMM",
+}
+
+
+def device_key(meter: Meter) -> str:
+    """Return the device identifier of a meter."""
+    return f"{meter.provider}_{meter.key}"
+
+
+def device_info(meter: Meter) -> DeviceInfo:
+    """Return the device of a meter."""
+    info = DeviceInfo(
+        identifiers={(DOMAIN, device_key(meter))},
+        manufacturer=MANUFACTURERS[meter.provider],
+        name=meter.name or meter.key,
+        model=meter.model or meter.kind.replace("_", " ").capitalize(),
+        serial_number=meter.serial,
+    )
+    if meter.via:
+        info["via_device"] = (DOMAIN, f"{meter.provider}_{meter.via}")
+    return info
+
+
+class MeetdataEntity(CoordinatorEntity[LatestCoordinator]):
+    """An entity of one meter."""
+
+    _attr_has_entity_name = True
+
+    def __init__(self, coordinator: LatestCoordinator, meter: Meter) -> None:
+        """Attach the entity to its meter's device."""
+        super().__init__(coordinator)
+        self.meter = meter
+        self._attr_device_info = device_info(meter)

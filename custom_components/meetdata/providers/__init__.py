@@ -1,0 +1,16 @@
+"""The providers Meetdata supports, in menu order."""
+
+from __future__ import annotations
+
+from ..api.models import Provider
+from .base import ProviderSpec
+from .cemm import CemmSpec
+
+PROVIDERS: dict[Provider, ProviderSpec] = {
+    spec.provider: spec for spec in (CemmSpec(),)
+}
+
+
+def get_spec(provider: str) -> ProviderSpec:
+    """Return the spec of a provider stored in a config entry."""
+    return PROVIDERS[Provider(provider)]

@@ -1,0 +1,76 @@
+"""What each provider adds to the core: its form, its client, its account id."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+from homeassistant.helpers.selector import (
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+import voluptuous as vol
+
+from ..api.base import MeterDataClient
+from ..api.models import Meter, Provider
+from ..const import CONF_BASE_URL
+
+PASSWORD_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+URL_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
+
+
+class ProviderSpec(ABC):
+    """The provider-specific part of config flow, setup and diagnostics."""
+
+    provider: Provider
+    #: Entry data keys holding secrets: redacted in diagnostics, asked at reauth.
+    secret_keys: tuple[str, ...] = ()
+    #: Entry data keys holding non-secret identifiers that still deserve redaction.
+    private_keys: tuple[str, ...] = ()
+    default_base_url: str | None = None
+    default_update_interval: timedelta = timedelta(minutes=5)
+    default_history_days: int = 31
+    #: How far back each history run re-reads, to pick up corrections.
+    history_overlap: timedelta = timedelta(days=2)
+    #: How much history one client call fetches during a backfill.
+    history_window: timedelta = timedelta(days=31)
+
+    @abstractmethod
+    def schema(self, *, advanced: bool) -> vol.Schema:
+        """Return the credential form (with the base URL field in advanced mode)."""
+
+    def reauth_schema(self) -> vol.Schema:
+        """Return the form asking for the secrets again."""
+        return vol.Schema(
+            {vol.Required(key): PASSWORD_SELECTOR for key in self.secret_keys}
+        )
+
+    def normalize(self, user_input: Mapping[str, Any]) -> dict[str, Any]:
+        """Return the form input cleaned up (whitespace stripped, empty URL dropped)."""
+        data = {
+            key: value.strip() if isinstance(value, str) else value
+            for key, value in user_input.items()
+        }
+        if not data.get(CONF_BASE_URL):
+            data.pop(CONF_BASE_URL, None)
+        return data
+
+    def check_input(self, data: Mapping[str, Any]) -> dict[str, str]:
+        """Return field errors found without asking the API (empty secrets)."""
+        return {
+            key: "empty" for key in self.secret_keys if key in data and not data[key]
+        }
+
+    @abstractmethod
+    def build_client(
+        self, session: aiohttp.ClientSession, data: Mapping[str, Any]
+    ) -> MeterDataClient:
+        """Return a client for the account described by the entry data."""
+
+    @abstractmethod
+    def account(self, meters: list[Meter], data: Mapping[str, Any]) -> tuple[str, str]:
+        """Return (unique id, title) of the account that owns these meters."""

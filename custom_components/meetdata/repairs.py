@@ -1,0 +1,42 @@
+"""Repair issues about a meter the account cannot read as it should."""
+
+from __future__ import annotations
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+
+from .const import DOMAIN
+
+
+def _issue_id(entry: ConfigEntry, kind: str, meter: str) -> str:
+    return f"{entry.entry_id}_{kind}_{meter}"
+
+
+@callback
+def async_raise_meter_issue(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    kind: str,
+    meter: str,
+    placeholders: dict[str, str] | None = None,
+) -> None:
+    """Raise (or refresh) a repair issue of ``kind`` about one meter."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        _issue_id(entry, kind, meter),
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=kind,
+        translation_placeholders={"meter": meter, "entry": entry.title}
+        | (placeholders or {}),
+    )
+
+
+@callback
+def async_clear_meter_issue(
+    hass: HomeAssistant, entry: ConfigEntry, kind: str, meter: str
+) -> None:
+    """Remove the repair issue of ``kind`` about one meter, if raised."""
+    ir.async_delete_issue(hass, DOMAIN, _issue_id(entry, kind, meter))

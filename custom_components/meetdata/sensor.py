@@ -1,0 +1,196 @@
+"""Sensors of the latest readings, one description per quantity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import (
+    EntityCategory,
+    UnitOfElectricPotential,
+    UnitOfEnergy,
+    UnitOfPower,
+    UnitOfVolume,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
+
+from .api.models import Meter, Quantity
+from .coordinator import LatestCoordinator, MeetdataConfigEntry
+from .entity import MeetdataEntity
+from .units import REACTIVE_ENERGY, REACTIVE_POWER
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class MeetdataSensorEntityDescription(SensorEntityDescription):
+    """A sensor of one quantity of the shared vocabulary."""
+
+    key: Quantity
+
+
+def _energy(
+    quantity: Quantity, *, increasing: bool = True
+) -> MeetdataSensorEntityDescription:
+    return MeetdataSensorEntityDescription(
+        key=quantity,
+        translation_key=str(quantity),
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING
+        if increasing
+        else SensorStateClass.TOTAL,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=3,
+    )
+
+
+def _reactive_energy(quantity: Quantity) -> MeetdataSensorEntityDescription:
+    return MeetdataSensorEntityDescription(
+        key=quantity,
+        translation_key=str(quantity),
+        device_class=REACTIVE_ENERGY.device_class,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement=REACTIVE_ENERGY.unit,
+        suggested_display_precision=3,
+    )
+
+
+def _voltage(quantity: Quantity) -> MeetdataSensorEntityDescription:
+    return MeetdataSensorEntityDescription(
+        key=quantity,
+        translation_key=str(quantity),
+        device_class=SensorDeviceClass.VOLTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfElectricPotential.VOLT,
+        suggested_display_precision=1,
+    )
+
+
+SENSORS: dict[Quantity, MeetdataSensorEntityDescription] = {
+    description.key: description
+    for description in (
+        _energy(Quantity.ENERGY_IMPORT),
+        _energy(Quantity.ENERGY_IMPORT_LOW),
+        _energy(Quantity.ENERGY_IMPORT_NORMAL),
+        _energy(Quantity.ENERGY_EXPORT),
+        _energy(Quantity.ENERGY_EXPORT_LOW),
+        _energy(Quantity.ENERGY_EXPORT_NORMAL),
+        _energy(Quantity.ENERGY_NET_LOW, increasing=False),
+        _energy(Quantity.ENERGY_NET_NORMAL, increasing=False),
+        _energy(Quantity.PRODUCTION),
+        _energy(Quantity.AUXILIARY),
+        _reactive_energy(Quantity.REACTIVE_ENERGY_IMPORT),
+        _reactive_energy(Quantity.REACTIVE_ENERGY_EXPORT),
+        _reactive_energy(Quantity.REACTIVE_ENERGY_INDUCTIVE),
+        _reactive_energy(Quantity.REACTIVE_ENERGY_CAPACITIVE),
+        MeetdataSensorEntityDescription(
+            key=Quantity.GAS_VOLUME,
+            translation_key=str(Quantity.GAS_VOLUME),
+            device_class=SensorDeviceClass.GAS,
+            state_class=SensorStateClass.TOTAL_INCREASING,
+            native_unit_of_measurement=UnitOfVolume.CUBIC_METERS,
+            suggested_display_precision=3,
+        ),
+        MeetdataSensorEntityDescription(
+            key=Quantity.GAS_ENERGY,
+            translation_key=str(Quantity.GAS_ENERGY),
+            device_class=SensorDeviceClass.ENERGY,
+            state_class=SensorStateClass.TOTAL_INCREASING,
+            native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+            suggested_display_precision=3,
+        ),
+        MeetdataSensorEntityDescription(
+            key=Quantity.POWER,
+            translation_key=str(Quantity.POWER),
+            device_class=SensorDeviceClass.POWER,
+            state_class=SensorStateClass.MEASUREMENT,
+            native_unit_of_measurement=UnitOfPower.KILO_WATT,
+            suggested_display_precision=3,
+        ),
+        MeetdataSensorEntityDescription(
+            key=Quantity.CAPACITY_PEAK,
+            translation_key=str(Quantity.CAPACITY_PEAK),
+            device_class=SensorDeviceClass.POWER,
+            state_class=SensorStateClass.MEASUREMENT,
+            native_unit_of_measurement=UnitOfPower.KILO_WATT,
+            suggested_display_precision=3,
+        ),
+        MeetdataSensorEntityDescription(
+            key=Quantity.REACTIVE_POWER,
+            translation_key=str(Quantity.REACTIVE_POWER),
+            device_class=REACTIVE_POWER.device_class,
+            state_class=SensorStateClass.MEASUREMENT,
+            native_unit_of_measurement=REACTIVE_POWER.unit,
+            suggested_display_precision=3,
+        ),
+        _voltage(Quantity.VOLTAGE_L1),
+        _voltage(Quantity.VOLTAGE_L2),
+        _voltage(Quantity.VOLTAGE_L3),
+        MeetdataSensorEntityDescription(
+            key=Quantity.TARIFF,
+            translation_key=str(Quantity.TARIFF),
+            device_class=SensorDeviceClass.ENUM,
+            options=["low", "normal"],
+        ),
+        MeetdataSensorEntityDescription(
+            key=Quantity.LAST_MEASUREMENT,
+            translation_key=str(Quantity.LAST_MEASUREMENT),
+            device_class=SensorDeviceClass.TIMESTAMP,
+            entity_category=EntityCategory.DIAGNOSTIC,
+        ),
+    )
+}
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: MeetdataConfigEntry,
+    async_add_entities: AddEntitiesCallback,
+) -> None:
+    """Add a sensor for every quantity each meter reported."""
+    coordinator = entry.runtime_data.latest
+    async_add_entities(
+        MeetdataSensor(coordinator, meter, SENSORS[quantity])
+        for meter in coordinator.meters
+        for quantity in coordinator.data.get(meter.key, {})
+        if quantity in SENSORS
+    )
+
+
+class MeetdataSensor(MeetdataEntity, SensorEntity):
+    """The latest value of one quantity of one meter."""
+
+    entity_description: MeetdataSensorEntityDescription
+
+    def __init__(
+        self,
+        coordinator: LatestCoordinator,
+        meter: Meter,
+        description: MeetdataSensorEntityDescription,
+    ) -> None:
+        """Describe the sensor of ``description.key`` on ``meter``."""
+        super().__init__(coordinator, meter)
+        self.entity_description = description
+        self._attr_unique_id = f"{meter.provider}_{meter.key}_{description.key}"
+
+    @property
+    def available(self) -> bool:
+        """Available while the last poll succeeded and carried this quantity."""
+        return super().available and self.entity_description.key in (
+            self.coordinator.data.get(self.meter.key, {})
+        )
+
+    @property
+    def native_value(self) -> float | str | datetime | None:
+        """Return the latest value."""
+        reading = self.coordinator.data.get(self.meter.key, {}).get(
+            self.entity_description.key
+        )
+        return None if reading is None else reading.value

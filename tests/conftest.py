@@ -1,0 +1,39 @@
+"""Fixtures shared by every test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import aiohttp
+from aiohttp import web
+import pytest
+
+from .simulators.server import start_app
+
+type Serve = Callable[[web.Application], Awaitable[str]]
+
+
+@pytest.fixture
+async def serve(socket_enabled: None) -> AsyncIterator[Serve]:
+    """Serve simulator apps on 127.0.0.1; return each one's base URL.
+
+    pytest-homeassistant-custom-component limits sockets to 127.0.0.1
+    (socket_allow_hosts); ``socket_enabled`` lifts only the blanket ban.
+    """
+    runners: list[web.AppRunner] = []
+
+    async def _serve(app: web.Application) -> str:
+        runner, url = await start_app(app)
+        runners.append(runner)
+        return url
+
+    yield _serve
+    for runner in runners:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def http_session(socket_enabled: None) -> AsyncIterator[aiohttp.ClientSession]:
+    """A plain aiohttp session for testing clients without Home Assistant."""
+    async with aiohttp.ClientSession() as session:
+        yield session

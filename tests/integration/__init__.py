@@ -1,0 +1,1 @@
+"""Tests of the Home Assistant layer, against the provider simulators."""

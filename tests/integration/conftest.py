@@ -1,0 +1,74 @@
+"""Fixtures for Home Assistant tests: a recorder, simulators, config entries."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from custom_components.meetdata.const import (
+    CONF_BASE_URL,
+    CONF_HISTORY_DAYS,
+    CONF_PROVIDER,
+    DOMAIN,
+)
+from homeassistant.components.recorder import Recorder
+from homeassistant.const import CONF_API_KEY
+from homeassistant.core import HomeAssistant
+
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from ..conftest import Serve
+from ..simulators.cemm import DEMO_API_KEY, CemmSimulator
+
+
+@pytest.fixture(autouse=True)
+async def auto_recorder(
+    recorder_mock: Recorder, enable_custom_integrations: None
+) -> None:
+    """Run every Home Assistant test with a real recorder and our integration."""
+
+
+@pytest.fixture
+def fast_promises(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let CEMM promises expire after 0.3 s instead of 10 s."""
+    monkeypatch.setattr("custom_components.meetdata.providers.cemm.PROMISE_TIMEOUT", 0.3)
+    monkeypatch.setattr(
+        "custom_components.meetdata.providers.cemm.PROMISE_RETRY_DELAY", 0.05
+    )
+
+
+@pytest.fixture
+def cemm_sim() -> CemmSimulator:
+    """A CEMM account on the system clock: one CEMM with p1, p1-gas and solar s01."""
+    return CemmSimulator(now=None)
+
+
+@pytest.fixture
+async def cemm_url(serve: Serve, cemm_sim: CemmSimulator, fast_promises: None) -> str:
+    """Serve the CEMM simulator; return its base URL."""
+    return await serve(cemm_sim.build_app()) + "/v1/"
+
+
+@pytest.fixture
+def cemm_entry(hass: HomeAssistant, cemm_url: str) -> MockConfigEntry:
+    """A CEMM config entry pointing at the simulator, importing 2 days."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="CEMM FF-FF-FF-FF-FF-FF",
+        unique_id="cemm_ffffffffffff",
+        data={CONF_PROVIDER: "cemm", CONF_API_KEY: DEMO_API_KEY, CONF_BASE_URL: cemm_url},
+        options={CONF_HISTORY_DAYS: 2},
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+@pytest.fixture
+async def loaded_cemm(
+    hass: HomeAssistant, cemm_entry: MockConfigEntry
+) -> AsyncIterator[MockConfigEntry]:
+    """Set the CEMM entry up and wait for its first history import."""
+    assert await hass.config_entries.async_setup(cemm_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    yield cemm_entry

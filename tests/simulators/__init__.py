@@ -1,0 +1,1 @@
+"""Local simulators of the provider APIs, built from their documents."""
