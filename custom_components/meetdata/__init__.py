@@ -90,12 +90,19 @@ async def async_setup_entry(hass: HomeAssistant, entry: MeetdataConfigEntry) -> 
 def _register_devices(
     hass: HomeAssistant, entry: MeetdataConfigEntry, meters: list[Meter]
 ) -> None:
-    """Create gateways first, so that meters can point to them (via_device)."""
+    """Create gateways first (meters point to them); drop devices of excluded meters."""
     registry = dr.async_get(hass)
+    current: set[str] = set()
     for meter in sorted(meters, key=lambda m: m.via is not None):
-        registry.async_get_or_create(
+        device = registry.async_get_or_create(
             config_entry_id=entry.entry_id, **device_info(meter)
         )
+        current.add(device.id)
+    for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+        if device.id not in current:
+            registry.async_update_device(
+                device.id, remove_config_entry_id=entry.entry_id
+            )
 
 
 async def _async_options_updated(

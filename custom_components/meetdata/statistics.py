@@ -138,6 +138,8 @@ class StatisticsImporter:
         """Bind to Home Assistant and a provider client."""
         self.hass = hass
         self.client = client
+        #: Rows handed to the recorder since start-up (diagnostics, benchmarks).
+        self.rows_written = 0
 
     async def _async_db(self, func: Any, *args: Any) -> Any:
         return await get_instance(self.hass).async_add_executor_job(func, *args)
@@ -176,6 +178,7 @@ class StatisticsImporter:
         return 0.0
 
     def _write(self, metadata: StatisticMetaData, rows: list[StatisticData]) -> None:
+        self.rows_written += len(rows)
         for first in range(0, len(rows), WRITE_BATCH):
             async_add_external_statistics(
                 self.hass, metadata, rows[first : first + WRITE_BATCH]
@@ -200,7 +203,14 @@ class StatisticsImporter:
             for quantity in self.client.history_quantities
             if (hour := await self.async_last_hour(statistic_id(meter, quantity)))
         ]
-        start = min(stored) - overlap if stored else since
+        if not stored:
+            start = since
+        elif min(stored) >= since:
+            # Re-read the overlap, but never reach back past the configured depth.
+            start = max(min(stored) - overlap, since)
+        else:
+            # Stopped longer ago than the depth (an outage): fill the whole gap.
+            start = min(stored) - overlap
         earliest = self.client.earliest_history(meter)
         if earliest is not None:
             start = max(start, earliest)

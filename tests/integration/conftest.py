@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
 
+from homeassistant.components.recorder import Recorder
+from homeassistant.const import CONF_API_KEY
+from homeassistant.core import HomeAssistant
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.meetdata.const import (
     CONF_BASE_URL,
@@ -12,11 +16,6 @@ from custom_components.meetdata.const import (
     CONF_PROVIDER,
     DOMAIN,
 )
-from homeassistant.components.recorder import Recorder
-from homeassistant.const import CONF_API_KEY
-from homeassistant.core import HomeAssistant
-
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from ..conftest import Serve
 from ..simulators.cemm import DEMO_API_KEY, CemmSimulator
@@ -32,7 +31,9 @@ async def auto_recorder(
 @pytest.fixture
 def fast_promises(monkeypatch: pytest.MonkeyPatch) -> None:
     """Let CEMM promises expire after 0.3 s instead of 10 s."""
-    monkeypatch.setattr("custom_components.meetdata.providers.cemm.PROMISE_TIMEOUT", 0.3)
+    monkeypatch.setattr(
+        "custom_components.meetdata.providers.cemm.PROMISE_TIMEOUT", 0.3
+    )
     monkeypatch.setattr(
         "custom_components.meetdata.providers.cemm.PROMISE_RETRY_DELAY", 0.05
     )
@@ -40,8 +41,9 @@ def fast_promises(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def cemm_sim() -> CemmSimulator:
-    """A CEMM account on the system clock: one CEMM with p1, p1-gas and solar s01."""
-    return CemmSimulator(now=None)
+    """Return a CEMM account (p1, p1-gas, solar s01) stopped at this minute."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    return CemmSimulator(now=now, history_start=date(2025, 1, 1))
 
 
 @pytest.fixture
@@ -52,12 +54,16 @@ async def cemm_url(serve: Serve, cemm_sim: CemmSimulator, fast_promises: None) -
 
 @pytest.fixture
 def cemm_entry(hass: HomeAssistant, cemm_url: str) -> MockConfigEntry:
-    """A CEMM config entry pointing at the simulator, importing 2 days."""
+    """Return a CEMM config entry that points at the simulator and imports 2 days."""
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="CEMM FF-FF-FF-FF-FF-FF",
         unique_id="cemm_ffffffffffff",
-        data={CONF_PROVIDER: "cemm", CONF_API_KEY: DEMO_API_KEY, CONF_BASE_URL: cemm_url},
+        data={
+            CONF_PROVIDER: "cemm",
+            CONF_API_KEY: DEMO_API_KEY,
+            CONF_BASE_URL: cemm_url,
+        },
         options={CONF_HISTORY_DAYS: 2},
     )
     entry.add_to_hass(hass)
@@ -67,8 +73,8 @@ def cemm_entry(hass: HomeAssistant, cemm_url: str) -> MockConfigEntry:
 @pytest.fixture
 async def loaded_cemm(
     hass: HomeAssistant, cemm_entry: MockConfigEntry
-) -> AsyncIterator[MockConfigEntry]:
+) -> MockConfigEntry:
     """Set the CEMM entry up and wait for its first history import."""
     assert await hass.config_entries.async_setup(cemm_entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
-    yield cemm_entry
+    return cemm_entry

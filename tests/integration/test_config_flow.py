@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import socket
 
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.const import CONF_API_KEY
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import device_registry as dr
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.meetdata.const import (
     CONF_BASE_URL,
@@ -14,12 +20,6 @@ from custom_components.meetdata.const import (
     CONF_UPDATE_INTERVAL,
     DOMAIN,
 )
-from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
-from homeassistant.const import CONF_API_KEY
-from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
-
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from ..simulators.cemm import DEMO_API_KEY, CemmSimulator
 
@@ -67,7 +67,9 @@ async def test_base_url_only_in_advanced_mode(hass: HomeAssistant) -> None:
     """Without advanced mode the form asks only for the key."""
     flow_id = await _cemm_form(hass, advanced=False)
     flow = hass.config_entries.flow.async_get(flow_id)
-    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_API_KEY: " "})
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_API_KEY: " "}
+    )
     assert result["errors"] == {CONF_API_KEY: "empty"}
     assert [str(key) for key in result["data_schema"].schema] == [CONF_API_KEY]
     assert flow["step_id"] == "cemm"
@@ -173,7 +175,10 @@ async def test_reauth_wrong_account(
 
 
 async def test_reconfigure(
-    hass: HomeAssistant, cemm_sim: CemmSimulator, cemm_entry: MockConfigEntry, cemm_url: str
+    hass: HomeAssistant,
+    cemm_sim: CemmSimulator,
+    cemm_entry: MockConfigEntry,
+    cemm_url: str,
 ) -> None:
     """Reconfigure verifies the new settings and keeps the account."""
     result = await cemm_entry.start_reconfigure_flow(hass, show_advanced_options=True)
@@ -200,7 +205,10 @@ async def test_reconfigure(
 
 
 async def test_reconfigure_wrong_account(
-    hass: HomeAssistant, cemm_sim: CemmSimulator, cemm_entry: MockConfigEntry, cemm_url: str
+    hass: HomeAssistant,
+    cemm_sim: CemmSimulator,
+    cemm_entry: MockConfigEntry,
+    cemm_url: str,
 ) -> None:
     """Reconfigure cannot switch to a key of other CEMMs."""
     cemm_sim.add_device("00-00-00-00-00-02")
@@ -218,9 +226,7 @@ async def test_options(hass: HomeAssistant, loaded_cemm: MockConfigEntry) -> Non
     assert result["type"] is FlowResultType.FORM
     schema = result["data_schema"]
     assert schema is not None
-    defaults = {
-        str(key): key.description["suggested_value"] for key in schema.schema
-    }
+    defaults = {str(key): key.description["suggested_value"] for key in schema.schema}
     assert defaults[CONF_UPDATE_INTERVAL] == 1
     assert defaults[CONF_HISTORY_DAYS] == 2
     assert sorted(defaults[CONF_METERS]) == [
@@ -231,15 +237,25 @@ async def test_options(hass: HomeAssistant, loaded_cemm: MockConfigEntry) -> Non
     ]
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
-        {CONF_UPDATE_INTERVAL: 5, CONF_HISTORY_DAYS: 1, CONF_METERS: ["ffffffffffff_p1"]},
+        {
+            CONF_UPDATE_INTERVAL: 5,
+            CONF_HISTORY_DAYS: 1,
+            CONF_METERS: ["ffffffffffff_p1"],
+        },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert loaded_cemm.state is ConfigEntryState.LOADED
     assert loaded_cemm.runtime_data.latest.update_interval.total_seconds() == 300
-    assert [m.key for m in loaded_cemm.runtime_data.latest.meters] == ["ffffffffffff_p1"]
+    assert [m.key for m in loaded_cemm.runtime_data.latest.meters] == [
+        "ffffffffffff_p1"
+    ]
     assert hass.states.get("sensor.cemm_ff_ff_ff_ff_ff_ff_p1_power") is not None
-    assert hass.states.get("sensor.cemm_ff_ff_ff_ff_ff_ff_gas_gas") is None
+    devices = dr.async_entries_for_config_entry(
+        dr.async_get(hass), loaded_cemm.entry_id
+    )
+    assert sorted(device.name for device in devices) == ["CEMM FF-FF-FF-FF-FF-FF p1"]
+    assert hass.states.get("sensor.cemm_ff_ff_ff_ff_ff_ff_p1_gas_gas") is None
 
 
 async def test_options_need_a_loaded_entry(

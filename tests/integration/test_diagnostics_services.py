@@ -1,0 +1,100 @@
+"""Diagnostics (secrets redacted) and the import_history service."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+import json
+
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.meetdata.const import DOMAIN
+
+from ..simulators.cemm import DEMO_API_KEY
+
+
+async def test_diagnostics_redact_the_key(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    loaded_cemm: MockConfigEntry,
+) -> None:
+    """The API key never reaches diagnostics; meters and readings do."""
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, loaded_cemm)
+    dumped = json.dumps(diagnostics)
+    assert DEMO_API_KEY not in dumped
+    assert diagnostics["entry"]["data"]["api_key"] == "**REDACTED**"
+    assert {meter["key"] for meter in diagnostics["meters"]} >= {
+        "ffffffffffff",
+        "ffffffffffff_p1",
+    }
+    assert "power" in diagnostics["latest"]["ffffffffffff_p1"]
+    assert diagnostics["latest_update_success"] is True
+    assert any(key.endswith("_energy_import") for key in diagnostics["history"])
+
+
+async def test_import_history_service(
+    hass: HomeAssistant, loaded_cemm: MockConfigEntry
+) -> None:
+    """The service re-imports from a date and answers with the newest hours."""
+    start = (dt_util.now() - timedelta(days=1)).date()
+    response = await hass.services.async_call(
+        DOMAIN,
+        "import_history",
+        {"config_entry_id": loaded_cemm.entry_id, "start": start.isoformat()},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    statistics = response["statistics"]
+    assert "meetdata:cemm_ffffffffffff_p1_energy_import" in statistics
+
+
+@pytest.mark.parametrize(
+    ("start_days", "entry_id", "key"),
+    [
+        (-1, None, "start_in_future"),
+        (4000, None, "start_too_old"),
+        (1, "nope", "unknown_entry"),
+    ],
+)
+async def test_import_history_rejects_bad_input(
+    hass: HomeAssistant,
+    loaded_cemm: MockConfigEntry,
+    start_days: int,
+    entry_id: str | None,
+    key: str,
+) -> None:
+    """Dates out of range and unknown entries are validation errors."""
+    start = (dt_util.now() - timedelta(days=start_days)).date()
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "import_history",
+            {"config_entry_id": entry_id or loaded_cemm.entry_id, "start": str(start)},
+            blocking=True,
+            return_response=True,
+        )
+    assert err.value.translation_key == key
+
+
+async def test_import_history_needs_loaded_entry(
+    hass: HomeAssistant, loaded_cemm: MockConfigEntry
+) -> None:
+    """An unloaded entry cannot import."""
+    await hass.config_entries.async_unload(loaded_cemm.entry_id)
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "import_history",
+            {"config_entry_id": loaded_cemm.entry_id, "start": "2025-01-01"},
+            blocking=True,
+            return_response=True,
+        )
+    assert err.value.translation_key == "entry_not_loaded"
