@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+import logging
 
 import aiohttp
 from aiohttp import web
@@ -37,3 +38,15 @@ async def http_session(socket_enabled: None) -> AsyncIterator[aiohttp.ClientSess
     """A plain aiohttp session for testing clients without Home Assistant."""
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep Home Assistant's import-time log handler from flooding the terminal.
+
+    Records still reach pytest's capture (caplog, reports of failed tests).
+    """
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if type(handler) is logging.StreamHandler:
+            root.removeHandler(handler)
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)

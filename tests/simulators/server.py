@@ -13,7 +13,7 @@ async def start_app(
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    server = site._server  # noqa: SLF001
+    server = site._server
     assert server is not None
     bound_port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
     return runner, f"http://{host}:{bound_port}"
