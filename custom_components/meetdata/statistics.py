@@ -16,7 +16,7 @@ import math
 import re
 from typing import Any, Literal
 
-from homeassistant.components.recorder import get_instance
+from homeassistant.components.recorder.util import get_instance
 from homeassistant.components.recorder.models import (
     StatisticData,
     StatisticMeanType,
@@ -121,6 +121,17 @@ def hourly_means(
 
 def _utc(hour: int) -> datetime:
     return datetime.fromtimestamp(hour, UTC)
+
+
+def _mean_rows(
+    intervals: Iterable[Interval], first: int, stop: int
+) -> list[StatisticData]:
+    """Return hourly mean/min/max rows of the hours in [first, stop)."""
+    return [
+        StatisticData(start=_utc(hour), mean=mean, min=low, max=high)
+        for hour, (mean, low, high) in sorted(hourly_means(intervals).items())
+        if first <= hour < stop
+    ]
 
 
 @dataclass(slots=True)
@@ -263,13 +274,7 @@ class StatisticsImporter:
         metadata = statistic_metadata(meter, series.quantity)
         stat_id = metadata["statistic_id"]
         if series.quantity in MEAN_QUANTITIES:
-            means = hourly_means(series.intervals)
-            rows = [
-                StatisticData(start=_utc(h), mean=m, min=lo, max=hi)
-                for h, (m, lo, hi) in sorted(means.items())
-                if first <= h < stop
-            ]
-            self._write(metadata, rows)
+            self._write(metadata, _mean_rows(series.intervals, first, stop))
             return
         new = {
             h: v
