@@ -16,7 +16,6 @@ import math
 import re
 from typing import Any, Literal
 
-from homeassistant.components.recorder.util import get_instance
 from homeassistant.components.recorder.models import (
     StatisticData,
     StatisticMeanType,
@@ -29,6 +28,7 @@ from homeassistant.components.recorder.statistics import (
     statistics_during_period,
 )
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.recorder import get_instance
 
 from .api.base import MeterDataClient
 from .api.models import (
