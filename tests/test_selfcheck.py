@@ -83,14 +83,18 @@ def test_every_error_and_quantity_is_translated() -> None:
     for path in INTEGRATION.rglob("*.py"):
         if "api" in path.parts:
             continue
-        used |= set(re.findall(r'translation_key="([a-z_]+)"', path.read_text(encoding="utf-8")))
+        used |= set(
+            re.findall(r'translation_key="([a-z_]+)"', path.read_text(encoding="utf-8"))
+        )
     assert used - {"invalid_auth"} <= exceptions | set(strings["issues"])
     assert "invalid_auth" in exceptions
 
 
 def test_services_are_translated() -> None:
     """Every service in services.yaml has a name, description and field texts."""
-    services = yaml.safe_load((INTEGRATION / "services.yaml").read_text(encoding="utf-8"))
+    services = yaml.safe_load(
+        (INTEGRATION / "services.yaml").read_text(encoding="utf-8")
+    )
     icons = _load("icons.json")["services"]
     for language in ("en", "nl"):
         translated = _load(f"translations/{language}.json")["services"]

@@ -1,0 +1,41 @@
+"""Fluvius API for professional grid users (BE): client, parsing and helpers."""
+
+from __future__ import annotations
+
+from .client import FluviusClient, split_windows
+from .errors import FluviusNoMandateError
+from .mandates import (
+    ComplexEnergyType,
+    DataServiceType,
+    EnergyType,
+    Granularity,
+    Mandate,
+    MandateStatus,
+    PeriodType,
+    RenewalStatus,
+)
+from .parse import EnergyData, EnergyMeter, parse_energy
+from .peak import CapacityPeak, capacity_peak, month_bounds
+from .sandbox import SandboxEan, decode_sandbox_ean
+
+__all__ = [
+    "CapacityPeak",
+    "ComplexEnergyType",
+    "DataServiceType",
+    "EnergyData",
+    "EnergyMeter",
+    "EnergyType",
+    "FluviusClient",
+    "FluviusNoMandateError",
+    "Granularity",
+    "Mandate",
+    "MandateStatus",
+    "PeriodType",
+    "RenewalStatus",
+    "SandboxEan",
+    "capacity_peak",
+    "decode_sandbox_ean",
+    "month_bounds",
+    "parse_energy",
+    "split_windows",
+]
