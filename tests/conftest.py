@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 import logging
 
 import aiohttp
 from aiohttp import web
 import pytest
 
+from .secrets_guard import assert_no_secret, record_text
 from .simulators.server import start_app
 
 type Serve = Callable[[web.Application], Awaitable[str]]
+
+
+@pytest.fixture(autouse=True)
+def no_secret_leaks(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Run at DEBUG level; fail the test when a secret reaches any log record."""
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    yield
+    for when in ("setup", "call", "teardown"):
+        for record in caplog.get_records(when):  # type: ignore[arg-type]
+            assert_no_secret(record_text(record), f"log record of {record.name}")
 
 
 @pytest.fixture

@@ -1,0 +1,33 @@
+"""The suite-wide secrets guard itself must be able to fail."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from .secrets_guard import assert_no_secret, find_secret, known_secrets, record_text
+from .simulators.cemm import DEMO_API_KEY
+from .simulators.fluvius import DEMO_CLIENT_SECRET
+
+
+def test_guard_finds_every_kind_of_secret() -> None:
+    """Keys, client secrets, passcodes and issued tokens are all recognised."""
+    assert len(known_secrets()) >= 8
+    assert find_secret(f"GET /cemm/?api_key={DEMO_API_KEY}") == DEMO_API_KEY
+    assert find_secret(f"secret={DEMO_CLIENT_SECRET}") == DEMO_CLIENT_SECRET
+    assert find_secret("Authorization: Bearer sim-access-token-1-7") is not None
+    assert find_secret("api_key=**REDACTED**") is None
+    with pytest.raises(AssertionError, match="leaked in a test"):
+        assert_no_secret(f"oops {DEMO_API_KEY}", "a test")
+
+
+def test_record_text_includes_exceptions() -> None:
+    """A secret hidden in a logged exception is found too."""
+    try:
+        raise ValueError(DEMO_API_KEY)
+    except ValueError as err:
+        record = logging.LogRecord(
+            "x", logging.ERROR, __file__, 1, "failed", None, (type(err), err, None)
+        )
+    assert find_secret(record_text(record)) == DEMO_API_KEY
