@@ -33,7 +33,57 @@ SIMULATORS: dict[str, tuple[str, int, str, str, dict[str, Any]]] = {
         "cemm_ffffffffffff",
         {"api_key": "demo-cemm-key", "base_url": "http://127.0.0.1:8101/v1/"},
     ),
+    "kenter": (
+        "tests.simulators.kenter",
+        8102,
+        "Kenter Kwekerij Jan Janssen, Hoogevoort B.V.",
+        "kenter_871687120000096366_876600504607071300",
+        {
+            "base_url": "http://127.0.0.1:8102/realtime/1.0/",
+            "connections": [
+                {"ean": "876600504607071300", "passcode": "jTx7HCB"},
+                {"ean": "871687120000096366", "passcode": "oTW66As"},
+            ],
+        },
+    ),
+    "wattworx": (
+        "tests.simulators.wattworx",
+        8103,
+        "Wattworx Klant 1, Klant 2 BV",
+        "wattworx_885078b8c82cf37e",  # sha256 of the client ids 1111,2222
+        {"api_key": "demo-wattworx-key", "base_url": "http://127.0.0.1:8103/api/v1/"},
+    ),
+    "dtl": (
+        "tests.simulators.dtl",
+        8104,
+        "DTL 127.0.0.1 (871687140000123459)",
+        "dtl_127.0.0.1_871687140000123459",
+        {
+            "base_url": "http://127.0.0.1:8104",
+            "username": "demo",
+            "password": "demo-dtl-password",
+            "customer_eans": "871687140000123459",
+        },
+    ),
+    "fluvius": (
+        "tests.simulators.fluvius",
+        8105,
+        "Fluvius demo-client (sandbox)",
+        "fluvius_demo-tenant_demo-client",
+        {
+            "environment": "sandbox",
+            "tenant_id": "demo-tenant",
+            "client_id": "demo-client",
+            "client_secret": "demo-fluvius-secret",
+            "scope": "api://demo-fluvius/.default",
+            "subscription_key": "demo-sub-key",
+            "base_url": "http://127.0.0.1:8105/ext/mijnfluvius-profnetgebruiker-sbx/v1/",
+            "token_url": "http://127.0.0.1:8105/demo-tenant/oauth2/v2.0/token",
+        },
+    ),
 }
+#: Providers the browser tests (e2e/) add through the UI; the others are demo entries only.
+E2E_PROVIDERS = ("cemm",)
 
 CONFIGURATION_YAML = """\
 homeassistant:
@@ -64,12 +114,12 @@ logger:
 
 def ensure_frontend() -> None:
     """Install the frontend and the DNS pin a browsable Home Assistant needs."""
-    import homeassistant  # noqa: PLC0415
+    import homeassistant
 
     manifest = Path(homeassistant.__file__).parent / "components/frontend/manifest.json"
     wanted = json.loads(manifest.read_text())["requirements"][0]
     try:
-        import hass_frontend  # noqa: F401, PLC0415
+        import hass_frontend  # noqa: F401
     except ImportError:
         print(f"Installing {wanted} (first run only) ...", flush=True)
         subprocess.run(
@@ -77,16 +127,16 @@ def ensure_frontend() -> None:
         )
 
 
-def write_config(port: int) -> None:
-    """Create ./config with our integration linked in and demo entries."""
-    (CONFIG / "custom_components").mkdir(parents=True, exist_ok=True)
-    link = CONFIG / "custom_components" / "meetdata"
+def write_config(config: Path, port: int) -> None:
+    """Create the config directory with our integration linked in and demo entries."""
+    (config / "custom_components").mkdir(parents=True, exist_ok=True)
+    link = config / "custom_components" / "meetdata"
     if not link.exists():
         link.symlink_to(ROOT / "custom_components" / "meetdata")
-    yaml_path = CONFIG / "configuration.yaml"
+    yaml_path = config / "configuration.yaml"
     if not yaml_path.exists():
         yaml_path.write_text(CONFIGURATION_YAML.format(port=port))
-    entries_path = CONFIG / ".storage" / "core.config_entries"
+    entries_path = config / ".storage" / "core.config_entries"
     if entries_path.exists():
         return
     entries_path.parent.mkdir(exist_ok=True)
@@ -125,20 +175,49 @@ def write_config(port: int) -> None:
     )
 
 
+def describe() -> list[dict[str, Any]]:
+    """Return the SIMULATORS table in the form the browser tests (e2e/) read."""
+    return [
+        {
+            "provider": provider,
+            "module": module,
+            "port": port,
+            "title": title,
+            "unique_id": unique_id,
+            "data": data,
+        }
+        for provider, (module, port, title, unique_id, data) in SIMULATORS.items()
+        if provider in E2E_PROVIDERS
+    ]
+
+
 def main() -> int:
     """Start the simulators and Home Assistant; stop the simulators on exit."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8123)
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=CONFIG,
+        help="configuration directory (default ./config; created when missing)",
+    )
     parser.add_argument("--no-frontend-install", action="store_true")
+    parser.add_argument(
+        "--describe",
+        action="store_true",
+        help="print the simulated providers and demo accounts as JSON and exit",
+    )
     args = parser.parse_args()
+    if args.describe:
+        print(json.dumps(describe(), indent=2))
+        return 0
+    config = args.config.resolve()
     if not args.no_frontend_install:
         ensure_frontend()
-    write_config(args.port)
+    write_config(config, args.port)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     children = [
-        subprocess.Popen(  # noqa: S603
-            [PYTHON, "-m", module, "--port", str(port)], cwd=ROOT, env=env
-        )
+        subprocess.Popen([PYTHON, "-m", module, "--port", str(port)], cwd=ROOT, env=env)
         for module, port, *_ in SIMULATORS.values()
     ]
     time.sleep(1)
@@ -149,8 +228,8 @@ def main() -> int:
         "mode in your profile and enter the simulator's base URL printed above.\n",
         flush=True,
     )
-    hass = subprocess.Popen(  # noqa: S603
-        [PYTHON, "-m", "homeassistant", "-c", str(CONFIG)], cwd=ROOT, env=env
+    hass = subprocess.Popen(
+        [PYTHON, "-m", "homeassistant", "-c", str(config)], cwd=ROOT, env=env
     )
     try:
         return hass.wait()

@@ -9,21 +9,31 @@ import aiohttp
 from aiohttp import web
 import pytest
 
-from .secrets_guard import assert_no_secret, record_text
+from .secrets_guard import assert_no_secret, hass_texts, record_text
 from .simulators.server import start_app
 
 type Serve = Callable[[web.Application], Awaitable[str]]
 
 
 @pytest.fixture(autouse=True)
-def no_secret_leaks(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    """Run at DEBUG level; fail the test when a secret reaches any log record."""
+def no_secret_leaks(
+    caplog: pytest.LogCaptureFixture, request: pytest.FixtureRequest
+) -> Iterator[None]:
+    """Run at DEBUG level; fail the test when a secret reaches any log record.
+
+    In Home Assistant tests, repair issues, entry titles and coordinator
+    errors are checked too (see secrets_guard.hass_texts).
+    """
     caplog.set_level(logging.DEBUG)
     logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
     yield
     for when in ("setup", "call", "teardown"):
         for record in caplog.get_records(when):  # type: ignore[arg-type]
             assert_no_secret(record_text(record), f"log record of {record.name}")
+    hass = getattr(request.node, "funcargs", {}).get("hass")
+    if hass is not None:
+        for where, text in hass_texts(hass):
+            assert_no_secret(text, where)
 
 
 @pytest.fixture

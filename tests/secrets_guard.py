@@ -4,13 +4,20 @@ Used by the autouse ``no_secret_leaks`` fixture in tests/conftest.py: every test
 runs with DEBUG logging, and the test fails when a configured secret (passcode,
 API key, client secret, password, bearer token) shows up in a log record, in the
 text of a logged exception, or anywhere else a test hands to ``assert_no_secret``.
+In Home Assistant tests it also checks, after the test, what the integration
+left for the user to see: repair issues (ids and placeholders), config entry
+titles and unique ids, and the errors (messages and translation placeholders)
+of every coordinator of a Meetdata entry.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
+import json
 import logging
 import re
+from typing import Any
 
 from .simulators import cemm, dtl, fluvius, kenter, wattworx
 
@@ -57,3 +64,36 @@ def assert_no_secret(text: str, where: str) -> None:
     """Fail when ``text`` holds a secret."""
     secret = find_secret(text)
     assert secret is None, f"secret {secret[:4]}… leaked in {where}"
+
+
+def assert_no_secret_in(value: Any, where: str) -> None:
+    """Fail when ``value`` (diagnostics, placeholders...) holds a secret anywhere."""
+    assert_no_secret(json.dumps(value, default=repr), where)
+
+
+def _error_texts(err: BaseException | None) -> str:
+    if err is None:
+        return ""
+    placeholders = getattr(err, "translation_placeholders", None) or {}
+    cause = err.__cause__
+    return f"{err!r} {err} {placeholders} {cause!r} {cause}"
+
+
+def hass_texts(hass: Any) -> Iterator[tuple[str, str]]:
+    """Yield (where, text) of what Meetdata shows in Home Assistant."""
+    from homeassistant.helpers import issue_registry as ir
+
+    if ir.DATA_REGISTRY in hass.data:
+        for (domain, issue_id), issue in ir.async_get(hass).issues.items():
+            if domain == "meetdata":
+                yield (
+                    f"repair issue {issue_id[:40]}",
+                    f"{issue_id} {issue.translation_key} {issue.translation_placeholders}",
+                )
+    for entry in hass.config_entries.async_entries("meetdata"):
+        yield "a config entry's title or unique id", f"{entry.title} {entry.unique_id}"
+        runtime = getattr(entry, "runtime_data", None)
+        for name in ("latest", "history"):
+            coordinator = getattr(runtime, name, None)
+            err = getattr(coordinator, "last_exception", None)
+            yield f"the {name} coordinator's error", _error_texts(err)

@@ -29,3 +29,40 @@ def test_record_text_includes_exceptions() -> None:
         "x", logging.ERROR, __file__, 1, "failed", None, (type(err), err, None)
     )
     assert find_secret(record_text(record)) == DEMO_API_KEY
+
+
+def test_guard_checks_what_home_assistant_shows() -> None:
+    """Repair issues, titles and coordinator errors are read; JSON is searched."""
+    from types import SimpleNamespace
+
+    from homeassistant.helpers import issue_registry as ir
+
+    from .secrets_guard import assert_no_secret_in, hass_texts
+
+    err = RuntimeError("boom")
+    err.__cause__ = ValueError(f"key {DEMO_API_KEY}")
+    issue = SimpleNamespace(
+        translation_key="no_permission", translation_placeholders={}
+    )
+    registry = SimpleNamespace(issues={("meetdata", "x_no_permission_1"): issue})
+    entry = SimpleNamespace(
+        title="CEMM",
+        unique_id="cemm_1",
+        runtime_data=SimpleNamespace(
+            latest=SimpleNamespace(last_exception=err), history=None
+        ),
+    )
+    hass = SimpleNamespace(
+        data={ir.DATA_REGISTRY: registry},
+        config_entries=SimpleNamespace(async_entries=lambda domain: [entry]),
+    )
+    original = ir.async_get
+    ir.async_get = lambda hass: registry  # type: ignore[assignment]
+    try:
+        texts = dict(hass_texts(hass))
+    finally:
+        ir.async_get = original
+    assert find_secret(texts["the latest coordinator's error"]) == DEMO_API_KEY
+    assert "x_no_permission_1" in texts["repair issue x_no_permission_1"]
+    with pytest.raises(AssertionError, match="leaked in diagnostics"):
+        assert_no_secret_in({"data": [{"secret": DEMO_CLIENT_SECRET}]}, "diagnostics")

@@ -79,6 +79,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: MeetdataConfigEntry) -> 
     )
     _register_devices(hass, entry, meters)
     await latest.async_config_entry_first_refresh()
+    await spec.async_setup_entry(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     entry.async_create_background_task(

@@ -24,6 +24,7 @@ from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from .api.models import Meter, Quantity
 from .coordinator import LatestCoordinator, MeetdataConfigEntry
 from .entity import MeetdataEntity
+from .providers.fluvius_sensors import fluvius_sensors
 from .units import REACTIVE_ENERGY, REACTIVE_POWER
 
 PARALLEL_UPDATES = 0
@@ -34,6 +35,8 @@ class MeetdataSensorEntityDescription(SensorEntityDescription):
     """A sensor of one quantity of the shared vocabulary."""
 
     key: Quantity
+    #: The value is the amount of one interval: last_reset is its start.
+    interval_amount: bool = False
 
 
 def _energy(
@@ -59,6 +62,25 @@ def _reactive_energy(quantity: Quantity) -> MeetdataSensorEntityDescription:
         state_class=SensorStateClass.TOTAL_INCREASING,
         native_unit_of_measurement=REACTIVE_ENERGY.unit,
         suggested_display_precision=3,
+    )
+
+
+def _interval_amount(
+    quantity: Quantity, device_class: SensorDeviceClass | None, unit: str
+) -> MeetdataSensorEntityDescription:
+    """Describe the amount of the latest interval (not a register).
+
+    ``total`` with last_reset at the interval start is how Home Assistant
+    models an amount over a period (energy allows no ``measurement``).
+    """
+    return MeetdataSensorEntityDescription(
+        key=quantity,
+        translation_key=str(quantity),
+        device_class=device_class,
+        state_class=SensorStateClass.TOTAL,
+        native_unit_of_measurement=unit,
+        suggested_display_precision=3,
+        interval_amount=True,
     )
 
 
@@ -139,6 +161,49 @@ SENSORS: dict[Quantity, MeetdataSensorEntityDescription] = {
             device_class=SensorDeviceClass.ENUM,
             options=["low", "normal"],
         ),
+        _interval_amount(
+            Quantity.ENERGY_IMPORT_INTERVAL,
+            SensorDeviceClass.ENERGY,
+            UnitOfEnergy.KILO_WATT_HOUR,
+        ),
+        _interval_amount(
+            Quantity.ENERGY_EXPORT_INTERVAL,
+            SensorDeviceClass.ENERGY,
+            UnitOfEnergy.KILO_WATT_HOUR,
+        ),
+        _interval_amount(
+            Quantity.REACTIVE_ENERGY_IMPORT_INTERVAL,
+            REACTIVE_ENERGY.device_class,
+            REACTIVE_ENERGY.unit,
+        ),
+        _interval_amount(
+            Quantity.REACTIVE_ENERGY_EXPORT_INTERVAL,
+            REACTIVE_ENERGY.device_class,
+            REACTIVE_ENERGY.unit,
+        ),
+        _interval_amount(
+            Quantity.GAS_VOLUME_INTERVAL,
+            SensorDeviceClass.GAS,
+            UnitOfVolume.CUBIC_METERS,
+        ),
+        _interval_amount(
+            Quantity.ENERGY_IMPORT_YESTERDAY,
+            SensorDeviceClass.ENERGY,
+            UnitOfEnergy.KILO_WATT_HOUR,
+        ),
+        _interval_amount(
+            Quantity.ENERGY_EXPORT_YESTERDAY,
+            SensorDeviceClass.ENERGY,
+            UnitOfEnergy.KILO_WATT_HOUR,
+        ),
+        MeetdataSensorEntityDescription(
+            key=Quantity.CAPACITY_PEAK_LAST_MONTH,
+            translation_key=str(Quantity.CAPACITY_PEAK_LAST_MONTH),
+            device_class=SensorDeviceClass.POWER,
+            state_class=SensorStateClass.MEASUREMENT,
+            native_unit_of_measurement=UnitOfPower.KILO_WATT,
+            suggested_display_precision=3,
+        ),
         MeetdataSensorEntityDescription(
             key=Quantity.LAST_MEASUREMENT,
             translation_key=str(Quantity.LAST_MEASUREMENT),
@@ -162,6 +227,7 @@ async def async_setup_entry(
         for quantity in coordinator.data.get(meter.key, {})
         if quantity in SENSORS
     )
+    async_add_entities(fluvius_sensors(hass, entry, SENSORS))
 
 
 class MeetdataSensor(MeetdataEntity, SensorEntity):
@@ -194,3 +260,13 @@ class MeetdataSensor(MeetdataEntity, SensorEntity):
             self.entity_description.key
         )
         return None if reading is None else reading.value
+
+    @property
+    def last_reset(self) -> datetime | None:
+        """Return the start of the interval an interval amount belongs to."""
+        if not self.entity_description.interval_amount:
+            return None
+        reading = self.coordinator.data.get(self.meter.key, {}).get(
+            self.entity_description.key
+        )
+        return None if reading is None else reading.timestamp

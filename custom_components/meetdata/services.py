@@ -19,6 +19,8 @@ import voluptuous as vol
 
 from .const import DOMAIN, MAX_HISTORY_DAYS
 from .coordinator import MeetdataConfigEntry
+from .providers.fluvius_services import async_setup_fluvius_services
+from .providers.wattworx_services import async_setup_wattworx_services
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 ATTR_START = "start"
@@ -88,3 +90,5 @@ def async_setup_services(hass: HomeAssistant) -> None:
         schema=IMPORT_HISTORY_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
+    async_setup_wattworx_services(hass)
+    async_setup_fluvius_services(hass)

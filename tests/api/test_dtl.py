@@ -228,8 +228,11 @@ def test_credentials_and_eans_validated(http_session: aiohttp.ClientSession) -> 
         DtlClient(http_session, url, "de:mo", "s3cret", [CUSTOMER_EAN])
     assert "s3cret" not in str(err.value)
     with pytest.raises(MeetdataInvalidRequestError) as bad:
-        DtlClient(http_session, url, "demo", "pw", ["871687140000123450"])
-    assert bad.value.meter == "871687140000123450"
+        DtlClient(http_session, url, "demo", "pw", ["87168714000012345"])
+    assert bad.value.meter == "87168714000012345"
+    # A wrong check digit is left to the API to judge.
+    typo = DtlClient(http_session, url, "demo", "pw", ["871687140000123450"])
+    assert typo.customer_eans == ("871687140000123450",)
     with pytest.raises(MeetdataInvalidRequestError, match="At least one"):
         DtlClient(http_session, url, "demo", "pw", [])
     client = DtlClient(
@@ -255,6 +258,9 @@ async def test_get_meters(client: DtlClient, sim: DtlSimulator) -> None:
     ]
     last = "2025-11-01T11:55:00+00:00"
     assert meters[0].provider is Provider.DTL
+    assert meters[0].model == "Gross production meter"
+    assert meters[0].name == f"Gross production meter {PRODUCTION_METER_EAN}"
+    assert meters[1].model == "Transfer-point meter"
     assert meters[0].attributes == {
         "klant_ean": CUSTOMER_EAN,
         "meter_type": "bruto_productie",

@@ -638,7 +638,7 @@ async def test_get_meters(make: Make) -> None:
     digital = meters[DIGITAL_EAN]
     assert digital.kind is MeterKind.ELECTRICITY
     assert digital.provider is Provider.FLUVIUS
-    assert digital.model == "Digital meter"
+    assert digital.model == "Digital meter · electricity · quarter-hour"
     assert digital.serial == "1SAG3100000001"
     attrs = digital.attributes
     assert attrs["dataServiceType"] == "VH_kwartier_uur"
@@ -652,12 +652,17 @@ async def test_get_meters(make: Make) -> None:
     assert meters[GAS_EAN].kind is MeterKind.GAS
     assert meters[GAS_EAN].attributes["gasConversionFactor"] == "P"
     amr = meters[AMR_INJECTION_EAN]
-    assert amr.model == "AMR meter"
+    assert amr.model == "AMR meter · electricity · quarter-hour"
+    assert meters[GAS_EAN].model == (
+        "Digital meter (EAN and meter level) · gas · hourly"
+    )
     assert amr.attributes["renewalStatus"] == "ToBeRenewed"
     prod, aux = meters[PROD_EAN], meters[AUX_EAN]
     assert (prod.kind, prod.via) == (MeterKind.PRODUCTION, AMR_INJECTION_EAN)
     assert (aux.kind, aux.via) == (MeterKind.AUXILIARY, AMR_INJECTION_EAN)
     assert prod.attributes["installationType"] == "PV"
+    assert prod.model == "PV production submeter · quarter-hour"
+    assert aux.model == "PV auxiliary submeter · quarter-hour"
     assert prod.attributes["seqNumber"] == aux.attributes["seqNumber"] == "1"
     assert prod.attributes["headpoint"] == AMR_INJECTION_EAN
     assert sim.energy_requests == 3  # one probe per EAN
@@ -680,7 +685,8 @@ async def test_meters_probe_without_mandate_and_ended_period(make: Make) -> None
     sim.fail_next(404, path="energy")
     client.cache_ttl = 0
     meters = await client.async_get_meters()
-    assert meters[0].model is None and meters[0].serial is None
+    assert meters[0].model == "Electricity · quarter-hour"
+    assert meters[0].serial is None
 
 
 # ---------------------------------------------------------------- history

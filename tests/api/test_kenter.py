@@ -43,6 +43,7 @@ from custom_components.meetdata.api.kenter import (
     is_valid_ean_format,
     meter_key,
     meter_kind,
+    meter_name,
 )
 from custom_components.meetdata.api.kenter.codec import LocalOnlyTransport, load_codec
 from custom_components.meetdata.api.kenter.errors import fault_error, scrub
@@ -92,6 +93,14 @@ QUANTITY_OF = {
     "LVB": Quantity.REACTIVE_ENERGY_IMPORT,
     "TLB": Quantity.REACTIVE_ENERGY_EXPORT,
     "VN": Quantity.GAS_VOLUME,
+}
+#: What the latest value of an interval counter is reported as.
+INTERVAL_OF = {
+    "LVR": Quantity.ENERGY_IMPORT_INTERVAL,
+    "TLV": Quantity.ENERGY_EXPORT_INTERVAL,
+    "LVB": Quantity.REACTIVE_ENERGY_IMPORT_INTERVAL,
+    "TLB": Quantity.REACTIVE_ENERGY_EXPORT_INTERVAL,
+    "VN": Quantity.GAS_VOLUME_INTERVAL,
 }
 
 
@@ -239,6 +248,9 @@ def test_keys_kinds_and_formats() -> None:
     assert meter_kind(" gasmeter ") is MeterKind.GAS
     assert meter_kind("Gasmeter G6") is MeterKind.GAS
     assert meter_kind(None) is MeterKind.ELECTRICITY
+    assert meter_name("Kas B.V.", "Gasmeter") == "Kas B.V. Gasmeter"
+    assert meter_name(None, "Gasmeter") == "Gasmeter"
+    assert meter_name(None, None) is None
     assert format_timestamp(datetime(2022, 3, 3, 11, 30, 0, 999, tzinfo=UTC)) == (
         "2022-03-03T12:30:00+01:00"
     )
@@ -291,7 +303,7 @@ async def test_meters(client: KenterClient, sim: KenterSimulator) -> None:
     electricity = by_key[f"{EAN_E}_{E_METER.lower()}"]
     assert electricity.provider is Provider.KENTER
     assert electricity.kind is MeterKind.ELECTRICITY
-    assert electricity.name == "Kwekerij Jan Janssen"
+    assert electricity.name == "Kwekerij Jan Janssen Elektriciteitsmeter"
     assert electricity.address == "Gasperielaan 2B"
     assert electricity.serial == E_METER
     assert electricity.model == "Elektriciteitsmeter"
@@ -301,6 +313,7 @@ async def test_meters(client: KenterClient, sim: KenterSimulator) -> None:
         "counters": "LVR,TLV,LVB,TLB",
         "meter_type": "Elektriciteitsmeter",
         "location": "Amsterdam",
+        "name": "Kwekerij Jan Janssen",
     }
     gas = by_key[f"{EAN_G}_{G_METER.lower()}"]
     assert gas.kind is MeterKind.GAS
@@ -363,7 +376,7 @@ async def test_latest(client: KenterClient, sim: KenterSimulator) -> None:
     electricity = latest[f"{EAN_E}_{E_METER.lower()}"]
     quarter = datetime(2025, 11, 5, 11, 45, tzinfo=UTC)
     for counter in ELECTRIC:
-        reading = electricity[QUANTITY_OF[counter]]
+        reading = electricity[INTERVAL_OF[counter]]
         assert reading.value == sim.latest(E_METER, counter)[1]
         assert reading.timestamp == quarter
     lvr, tlv = sim.latest(E_METER, "LVR")[1], sim.latest(E_METER, "TLV")[1]
@@ -373,15 +386,16 @@ async def test_latest(client: KenterClient, sim: KenterSimulator) -> None:
     assert electricity[Quantity.POWER].timestamp == quarter
     assert electricity[Quantity.LAST_MEASUREMENT].value == quarter
     assert set(electricity) == {
-        *(QUANTITY_OF[c] for c in ELECTRIC),
+        *(INTERVAL_OF[c] for c in ELECTRIC),
         Quantity.POWER,
         Quantity.REACTIVE_POWER,
         Quantity.LAST_MEASUREMENT,
     }
     gas = latest[f"{EAN_EG}_{G2_METER.lower()}"]
-    assert set(gas) == {Quantity.GAS_VOLUME, Quantity.LAST_MEASUREMENT}
-    assert gas[Quantity.GAS_VOLUME].value == sim.latest(G2_METER, "VN")[1]
-    assert gas[Quantity.GAS_VOLUME].timestamp == datetime(2025, 11, 5, 11, tzinfo=UTC)
+    assert set(gas) == {Quantity.GAS_VOLUME_INTERVAL, Quantity.LAST_MEASUREMENT}
+    gas_interval = gas[Quantity.GAS_VOLUME_INTERVAL]
+    assert gas_interval.value == sim.latest(G2_METER, "VN")[1]
+    assert gas_interval.timestamp == datetime(2025, 11, 5, 11, tzinfo=UTC)
     assert len(latest) == 4
 
 
@@ -420,6 +434,7 @@ async def test_latest_register_counters(
     ]
     assert latest[Quantity.ENERGY_IMPORT].value == sim.latest(E2_METER, "LVR")[1]
     assert latest[Quantity.ENERGY_IMPORT].value > 1000
+    assert Quantity.ENERGY_IMPORT_INTERVAL not in latest
     assert Quantity.POWER not in latest and Quantity.REACTIVE_POWER not in latest
     # History returns interval counters only.
     history = await client.async_get_history(
@@ -445,8 +460,8 @@ async def test_latest_edge_cases(client: KenterClient, sim: KenterSimulator) -> 
         [meter_of(EAN_E, E_METER), meter_of(EAN_G, G_METER), meter_of(EAN_EG, E2_METER)]
     )
     first = latest[meter_key(EAN_E, E_METER)]
-    assert first[Quantity.ENERGY_IMPORT].value == 8
-    assert first[Quantity.ENERGY_IMPORT].timestamp == datetime(
+    assert first[Quantity.ENERGY_IMPORT_INTERVAL].value == 8
+    assert first[Quantity.ENERGY_IMPORT_INTERVAL].timestamp == datetime(
         2025, 11, 5, 11, 45, tzinfo=UTC
     )
     assert first[Quantity.POWER].value == 32  # no TLV counter: import only
@@ -469,7 +484,7 @@ async def test_latest_tolerates_extra_and_reordered_elements(
     )
     sim.force_response(200, body)
     latest = await client.async_get_latest([meter_of(EAN_E, E_METER)])
-    reading = latest[meter_key(EAN_E, E_METER)][Quantity.ENERGY_IMPORT]
+    reading = latest[meter_key(EAN_E, E_METER)][Quantity.ENERGY_IMPORT_INTERVAL]
     assert reading.value == 5
     assert reading.timestamp == datetime(2025, 11, 5, 11, 45, tzinfo=UTC)
 

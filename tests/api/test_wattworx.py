@@ -99,17 +99,46 @@ def _as_tuples(series: list) -> list[tuple[datetime, datetime, float]]:  # type:
 async def test_meters_multi_client(
     client: WattworxClient, sim: WattworxSimulator
 ) -> None:
-    """One meter per EAN across both clients, kinds from the device type."""
+    """A gateway per client, one meter per EAN behind it, kinds from the type."""
     meters = {meter.key: meter for meter in await client.async_get_meters()}
-    assert set(meters) == {EAN_POWER, EAN_GAS, EAN_POWER_2, EAN_GAS_2, EAN_PENDING}
+    assert set(meters) == {
+        "client_1111",
+        "client_2222",
+        EAN_POWER,
+        EAN_GAS,
+        EAN_POWER_2,
+        EAN_GAS_2,
+        EAN_PENDING,
+    }
+    klant = meters["client_1111"]
+    assert (klant.kind, klant.name, klant.model) == (
+        MeterKind.GATEWAY,
+        "Klant 1",
+        "Client",
+    )
+    assert klant.attributes == {
+        "client_id": "1111",
+        "client_name": "Klant 1",
+        "kvk": "1234567890",
+    }
     power = meters[EAN_POWER]
     assert power.provider is Provider.WATTWORX
     assert power.kind is MeterKind.ELECTRICITY
     assert meters[EAN_GAS].kind is MeterKind.GAS
     assert meters[EAN_GAS_2].kind is MeterKind.GAS
+    assert power.name == "STADSTRAAT 111 (KVBE)"
     assert power.address == "STADSTRAAT 111, 9999AA GRONINGEN"
-    assert power.model == "KVBE"
+    assert power.model == "KVBE · Liander NWN"
     assert power.serial == "BC233232j44444"
+    assert power.via == "client_1111"
+    assert meters[EAN_GAS_2].via == "client_2222"
+    assert set(client.known_devices) == {
+        EAN_POWER,
+        EAN_GAS,
+        EAN_POWER_2,
+        EAN_GAS_2,
+        EAN_PENDING,
+    }
     assert power.attributes == {
         "device_id": "9998",
         "eantype": "KVBE",
@@ -141,7 +170,7 @@ async def test_single_client_key(make_client: MakeClient) -> None:
     """A single-client key sees only its own devices and client id."""
     client = make_client(SINGLE_CLIENT_KEY)
     meters = await client.async_get_meters()
-    assert {meter.key for meter in meters} == {EAN_POWER, EAN_GAS}
+    assert {meter.key for meter in meters} == {"client_1111", EAN_POWER, EAN_GAS}
     assert await client.async_account_id() == "1111"
 
 
@@ -182,9 +211,12 @@ async def test_duplicate_and_unknown_devices(
     </devices>""".encode()
     sim.respond_next(body)
     meters = await client.async_get_meters()
-    assert [meter.key for meter in meters] == [EAN_POWER]
-    assert meters[0].attributes["device_id"] == "2"
-    assert meters[0].address is None
+    assert [meter.key for meter in meters] == ["client_2", EAN_POWER]
+    assert meters[0].name == "Wattworx client 2"
+    assert meters[1].attributes["device_id"] == "2"
+    assert meters[1].address is None
+    assert meters[1].name == f"{EAN_POWER} (KVBE)"
+    assert meters[1].via == "client_2"
 
 
 # ----------------------------------------------------------------------
@@ -614,6 +646,17 @@ async def test_latest_edge_cases(
         "</client></device></devices>".encode()
     )
     assert await client.async_get_latest(meters) == {}
+
+
+async def test_history_of_unsigned_ean_is_empty(
+    client: WattworxClient, sim: WattworxSimulator
+) -> None:
+    """Once the device list shows an EAN unsigned, history asks nothing."""
+    meters = {meter.key: meter for meter in await client.async_get_meters()}
+    sim.requests.clear()
+    start, end = _local(2025, 11, 1), _local(2025, 11, 2)
+    assert await client.async_get_history(meters[EAN_PENDING], start, end) == []
+    assert not sim.requests
 
 
 # ----------------------------------------------------------------------

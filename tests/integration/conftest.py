@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+import contextlib
 from datetime import UTC, date, datetime
 
 from homeassistant.components.recorder import Recorder
@@ -26,6 +29,20 @@ async def auto_recorder(
     recorder_mock: Recorder, enable_custom_integrations: None
 ) -> None:
     """Run every Home Assistant test with a real recorder and our integration."""
+
+
+@pytest.fixture(autouse=True)
+async def settle_background_imports(hass: HomeAssistant) -> AsyncIterator[None]:
+    """Let history imports finish before the recorder stops.
+
+    A history import still reading the database while the test's recorder
+    shuts down can crash SQLite; the simulators are gone by now, so a running
+    import ends quickly with a connection error.
+    """
+    yield
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(60):
+            await hass.async_block_till_done(wait_background_tasks=True)
 
 
 @pytest.fixture

@@ -264,6 +264,8 @@ class Fault:
     path: str | None = None
     retry_after: str | None = None
     body: bytes | None = None
+    #: Matching requests to let through before the fault applies.
+    after: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,9 +396,13 @@ class FluviusSimulator:
         path: str | None = None,
         retry_after: str | None = None,
         body: bytes | None = None,
+        after: int = 0,
     ) -> None:
-        """Answer the next ``count`` requests (of kind ``path``) with ``status``."""
-        self.faults.append(Fault(status, count, path, retry_after, body))
+        """Answer the next ``count`` requests (of kind ``path``) with ``status``.
+
+        ``after`` lets that many matching requests through first.
+        """
+        self.faults.append(Fault(status, count, path, retry_after, body, after))
 
     def malformed_next(
         self, count: int = 1, *, path: str | None = None, body: bytes = b"{nope"
@@ -969,6 +975,9 @@ class FluviusSimulator:
         for queue, malformed in ((self.faults, False), (self.malformed, True)):
             for fault in queue:
                 if fault.count > 0 and (fault.path is None or fault.path == kind):
+                    if fault.after > 0:
+                        fault.after -= 1
+                        continue
                     fault.count -= 1
                     if malformed:
                         return web.Response(

@@ -40,6 +40,18 @@ class MeterDataClient(ABC):
         into whatever windows its API allows.
         """
 
+    async def async_earliest_change(
+        self, meter: Meter, since: datetime, now: datetime
+    ) -> datetime | None:
+        """Return the earliest interval start of data added or changed since ``since``.
+
+        Providers that can list what arrived after a moment (Fluvius'
+        insertTime) let the importer re-read from there, so that late and
+        corrected values older than the overlap replace stored ones. None:
+        nothing changed, or the provider cannot tell.
+        """
+        return None
+
     def earliest_history(self, meter: Meter) -> datetime | None:
         """Return the first moment the provider has data for, when known."""
         return None

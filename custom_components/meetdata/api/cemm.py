@@ -88,6 +88,19 @@ _P1_REGISTERS: Final = {
     "t4": Quantity.ENERGY_EXPORT_NORMAL,
 }
 _TARIFFS: Final = {1: "low", 2: "normal"}
+#: Sensor names the client reads: a malformed one refuses the answer, a
+#: malformed unknown one (a field the API added later) is skipped.
+_KNOWN_SENSORS: Final = frozenset(
+    {
+        *_P1_REGISTERS,
+        "electric_power",
+        "electric_energy",
+        "electric_energy_low",
+        "electric_energy_high",
+        "rate",
+        "gas",
+    }
+)
 
 
 def _pick_loads() -> Callable[[bytes], Any]:
@@ -316,7 +329,13 @@ def _parse_values(payload: Any) -> CemmValues:
     data = _as_object(_field(obj, "data", "answer"), "data")
     values: dict[str, CemmMeasurement] = {}
     for name, raw in data.items():
-        measurement = _measurement(raw, name)
+        try:
+            measurement = _measurement(raw, name)
+        except MeetdataResponseError:
+            if name in _KNOWN_SENSORS:
+                raise
+            _LOGGER.debug("CEMM Open API: unreadable unknown field %r skipped", name)
+            continue
         if measurement is not None:
             values[name] = measurement
     return CemmValues(io_id, _optional_time(obj, "answer"), values)
@@ -329,11 +348,17 @@ def _parse_series(payload: Any) -> CemmSeries:
     data = _as_object(_field(obj, "data", "answer"), "data")
     series: dict[str, list[CemmMeasurement]] = {}
     for name, raw in data.items():
-        entries = [
-            measurement
-            for index, item in enumerate(_as_list(raw, name))
-            if (measurement := _measurement(item, f"{name}[{index}]")) is not None
-        ]
+        try:
+            entries = [
+                measurement
+                for index, item in enumerate(_as_list(raw, name))
+                if (measurement := _measurement(item, f"{name}[{index}]")) is not None
+            ]
+        except MeetdataResponseError:
+            if name in _KNOWN_SENSORS:
+                raise
+            _LOGGER.debug("CEMM Open API: unreadable unknown field %r skipped", name)
+            continue
         entries.sort(key=lambda entry: entry.timestamp)
         series[name] = entries
     return CemmSeries(io_id, _optional_time(obj, "answer"), series)
@@ -493,9 +518,12 @@ class CemmClient(MeterDataClient):
         if status == 200:
             return
         where = f"CEMM Open API {path}"
-        if status == 403:
+        if status in (401, 403):
+            # The document answers 403 to a bad key; a 401 (from a gateway in
+            # front of the API) means the same: ask for a new key.
             raise MeetdataAuthError(
-                f"{where}: access denied (HTTP 403), the API key is invalid for this action",
+                f"{where}: access denied (HTTP {status}), the API key is invalid "
+                "for this action",
                 meter=meter,
             )
         if status == 408:
@@ -666,14 +694,48 @@ class CemmClient(MeterDataClient):
         for meter in meters:
             if meter.provider is Provider.CEMM and meter.kind is not MeterKind.GATEWAY:
                 targets.setdefault(meter.key, meter)
-        results = await _gather([self._latest(meter) for meter in targets.values()])
+        refresh = self._totals_due(targets.values())
+        results = await _gather(
+            [self._latest(meter, refresh) for meter in targets.values()]
+        )
         return {
             key: readings
             for key, readings in zip(targets, results, strict=True)
             if readings
         }
 
-    async def _latest(self, meter: Meter) -> dict[Quantity, Reading] | None:
+    def _totals_due(self, meters: Iterable[Meter]) -> set[tuple[str, str]]:
+        """Return the S0 registers (uid, alias) to read from totals this poll.
+
+        Every register never read yet, and of those older than
+        ``totals_refresh_interval`` only the stalest: the hourly refreshes
+        spread over consecutive polls, so a steady poll makes at most one
+        request more than it has aliases.
+        """
+        now = self._monotonic()
+        max_age = self.totals_refresh_interval.total_seconds()
+        due: set[tuple[str, str]] = set()
+        stale: list[tuple[float, tuple[str, str]]] = []
+        for meter in meters:
+            try:
+                ref = _meter_ref(meter)
+            except MeetdataNotFoundError:
+                continue  # _latest raises it
+            if ref.alias not in S0_ALIASES:
+                continue
+            key = (ref.uid, ref.alias)
+            cached = self._totals_cache.get(key)
+            if cached is None:
+                due.add(key)
+            elif now - cached[0] >= max_age:
+                stale.append((cached[0], key))
+        if stale:
+            due.add(min(stale)[1])
+        return due
+
+    async def _latest(
+        self, meter: Meter, refresh: set[tuple[str, str]]
+    ) -> dict[Quantity, Reading] | None:
         """Return the latest readings of one alias meter (None: alias unsupported)."""
         ref = _meter_ref(meter)
         try:
@@ -718,23 +780,23 @@ class CemmClient(MeterDataClient):
                     Quantity.POWER, power.value / 1000, power.timestamp
                 )
             register = await self._s0_register(
-                meter, ref, power.timestamp if power is not None else self._clock()
+                meter,
+                ref,
+                power.timestamp if power is not None else self._clock(),
+                refresh=(ref.uid, ref.alias) in refresh,
             )
             if register is not None:
                 readings[register.quantity] = register
         return readings
 
     async def _s0_register(
-        self, meter: Meter, ref: _Ref, moment: datetime
+        self, meter: Meter, ref: _Ref, moment: datetime, *, refresh: bool
     ) -> Reading | None:
-        """Return the S0 energy register from totals, cached per alias."""
+        """Return the S0 energy register: read from totals, or the cached one."""
         cache_key = (ref.uid, ref.alias)
         now = self._monotonic()
         cached = self._totals_cache.get(cache_key)
-        if (
-            cached is not None
-            and now - cached[0] < self.totals_refresh_interval.total_seconds()
-        ):
+        if cached is not None and not refresh:
             return cached[1]
         quantity = _s0_quantity(meter)
         try:
@@ -792,18 +854,9 @@ class CemmClient(MeterDataClient):
         now: datetime,
     ) -> list[IntervalSeries]:
         """Per-minute import/export and daily net per tariff of a P1 meter."""
-        imports: list[Interval] = []
-        exports: list[Interval] = []
-        for answer in await self._day_series(ref, days):
-            for entry in _aligned(_require(answer, "electric_power", "p1 day data")):
-                begin, finish = entry.timestamp, entry.timestamp + _MINUTE
-                if not start <= begin < end or finish > now:
-                    continue
-                # The average net power of the minute: import when positive,
-                # export when negative (both directions inside one minute net out).
-                energy = entry.value * _KWH_PER_WATT_MINUTE
-                imports.append(Interval(begin, finish, max(energy, 0.0)))
-                exports.append(Interval(begin, finish, max(-energy, 0.0)))
+        imports, exports = await _off_loop(
+            _p1_minutes, await self._day_series(ref, days), start, end, now
+        )
 
         # Month data: one value per local day. The document's totals example
         # shows electric_energy = t1 - t3 and electric_energy_high = t2 - t4,
@@ -876,22 +929,73 @@ class CemmClient(MeterDataClient):
         now: datetime,
     ) -> list[IntervalSeries]:
         """Per-minute energy of a pulse (S0) meter from its average minute power."""
-        intervals: list[Interval] = []
-        for answer in await self._day_series(ref, days):
-            for entry in _aligned(_require(answer, "electric_power", "s0 day data")):
-                begin, finish = entry.timestamp, entry.timestamp + _MINUTE
-                if start <= begin < end and finish <= now:
-                    intervals.append(
-                        Interval(
-                            begin, finish, max(entry.value, 0.0) * _KWH_PER_WATT_MINUTE
-                        )
-                    )
+        intervals = await _off_loop(
+            _s0_minutes, await self._day_series(ref, days), start, end, now
+        )
         return [_series(meter, _s0_quantity(meter), intervals)]
 
 
 # --------------------------------------------------------------------------
 # Module helpers
 # --------------------------------------------------------------------------
+
+#: Day answers holding more minutes than this become intervals in an executor
+#: (a 7-day history window is 10 080 minutes: ~20 ms of the event loop).
+EXECUTOR_MINUTES: Final = 1500
+
+
+async def _off_loop[T](
+    convert: Callable[[list[CemmSeries], datetime, datetime, datetime], T],
+    answers: list[CemmSeries],
+    start: datetime,
+    end: datetime,
+    now: datetime,
+) -> T:
+    """Convert day answers to intervals, in an executor when they are many."""
+    minutes = sum(
+        len(values) for answer in answers for values in answer.series.values()
+    )
+    if minutes > EXECUTOR_MINUTES:
+        return await asyncio.get_running_loop().run_in_executor(
+            None, convert, answers, start, end, now
+        )
+    return convert(answers, start, end, now)
+
+
+def _p1_minutes(
+    answers: list[CemmSeries], start: datetime, end: datetime, now: datetime
+) -> tuple[list[Interval], list[Interval]]:
+    """Return per-minute import and export intervals from P1 day answers."""
+    imports: list[Interval] = []
+    exports: list[Interval] = []
+    for answer in answers:
+        for entry in _aligned(_require(answer, "electric_power", "p1 day data")):
+            begin, finish = entry.timestamp, entry.timestamp + _MINUTE
+            if not start <= begin < end or finish > now:
+                continue
+            # The average net power of the minute: import when positive,
+            # export when negative (both directions inside one minute net out).
+            energy = entry.value * _KWH_PER_WATT_MINUTE
+            imports.append(Interval(begin, finish, max(energy, 0.0)))
+            exports.append(Interval(begin, finish, max(-energy, 0.0)))
+    return imports, exports
+
+
+def _s0_minutes(
+    answers: list[CemmSeries], start: datetime, end: datetime, now: datetime
+) -> list[Interval]:
+    """Return per-minute energy intervals from S0 day answers."""
+    intervals: list[Interval] = []
+    for answer in answers:
+        for entry in _aligned(_require(answer, "electric_power", "s0 day data")):
+            begin, finish = entry.timestamp, entry.timestamp + _MINUTE
+            if start <= begin < end and finish <= now:
+                intervals.append(
+                    Interval(
+                        begin, finish, max(entry.value, 0.0) * _KWH_PER_WATT_MINUTE
+                    )
+                )
+    return intervals
 
 
 async def _gather[T](awaitables: Sequence[Awaitable[T]]) -> list[T]:

@@ -55,6 +55,18 @@ class Quantity(StrEnum):
     CAPACITY_PEAK = "capacity_peak"
     TARIFF = "tariff"
     LAST_MEASUREMENT = "last_measurement"
+    # The amount of the latest interval only (not a register): Kenter's
+    # interval counters, exposed with the interval start as last_reset.
+    ENERGY_IMPORT_INTERVAL = "energy_import_interval"
+    ENERGY_EXPORT_INTERVAL = "energy_export_interval"
+    REACTIVE_ENERGY_IMPORT_INTERVAL = "reactive_energy_import_interval"
+    REACTIVE_ENERGY_EXPORT_INTERVAL = "reactive_energy_export_interval"
+    GAS_VOLUME_INTERVAL = "gas_volume_interval"
+    # Amounts of yesterday (local calendar day) and last month's capacity
+    # peak: Fluvius sensors computed from the quarter-hour data.
+    ENERGY_IMPORT_YESTERDAY = "energy_import_yesterday"
+    ENERGY_EXPORT_YESTERDAY = "energy_export_yesterday"
+    CAPACITY_PEAK_LAST_MONTH = "capacity_peak_last_month"
 
 
 class Unit(StrEnum):
@@ -94,6 +106,14 @@ QUANTITY_UNITS: dict[Quantity, Unit] = {
     Quantity.CAPACITY_PEAK: Unit.KW,
     Quantity.TARIFF: Unit.NONE,
     Quantity.LAST_MEASUREMENT: Unit.NONE,
+    Quantity.ENERGY_IMPORT_INTERVAL: Unit.KWH,
+    Quantity.ENERGY_EXPORT_INTERVAL: Unit.KWH,
+    Quantity.REACTIVE_ENERGY_IMPORT_INTERVAL: Unit.KVARH,
+    Quantity.REACTIVE_ENERGY_EXPORT_INTERVAL: Unit.KVARH,
+    Quantity.GAS_VOLUME_INTERVAL: Unit.CUBIC_METERS,
+    Quantity.ENERGY_IMPORT_YESTERDAY: Unit.KWH,
+    Quantity.ENERGY_EXPORT_YESTERDAY: Unit.KWH,
+    Quantity.CAPACITY_PEAK_LAST_MONTH: Unit.KW,
 }
 
 # Quantities whose interval values are averages (hourly mean/min/max), not amounts.

@@ -5,9 +5,14 @@ from __future__ import annotations
 from ..api.models import Provider
 from .base import ProviderSpec
 from .cemm import CemmSpec
+from .dtl import DtlSpec
+from .fluvius import FluviusSpec
+from .kenter import KenterSpec
+from .wattworx import WattworxSpec
 
 PROVIDERS: dict[Provider, ProviderSpec] = {
-    spec.provider: spec for spec in (CemmSpec(),)
+    spec.provider: spec
+    for spec in (KenterSpec(), WattworxSpec(), DtlSpec(), FluviusSpec(), CemmSpec())
 }
 
 

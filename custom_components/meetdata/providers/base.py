@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+import dataclasses
 from datetime import timedelta
 from typing import Any
 
 import aiohttp
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.selector import (
     TextSelector,
     TextSelectorConfig,
@@ -16,11 +19,24 @@ from homeassistant.helpers.selector import (
 import voluptuous as vol
 
 from ..api.base import MeterDataClient
+from ..api.errors import MeetdataError
 from ..api.models import Meter, Provider
 from ..const import CONF_BASE_URL
 
 PASSWORD_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 URL_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
+
+#: A loaded config entry (its runtime data is coordinator.MeetdataRuntimeData).
+type MeetdataEntry = ConfigEntry[Any]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FormError:
+    """A config-flow form error a provider found: key, field, placeholders."""
+
+    key: str
+    field: str = "base"
+    placeholders: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 class ProviderSpec(ABC):
@@ -38,6 +54,12 @@ class ProviderSpec(ABC):
     history_overlap: timedelta = timedelta(days=2)
     #: How much history one client call fetches during a backfill.
     history_window: timedelta = timedelta(days=31)
+    #: Whether the base URL is an advanced-mode field (kept on a plain reconfigure).
+    base_url_advanced: bool = True
+    #: The advanced-mode fields (kept on a plain reconfigure when advanced).
+    advanced_keys: tuple[str, ...] = (CONF_BASE_URL,)
+    #: Whether an account must have a meter to be added (no_meters otherwise).
+    requires_meters: bool = True
 
     @abstractmethod
     def schema(self, *, advanced: bool) -> vol.Schema:
@@ -65,6 +87,22 @@ class ProviderSpec(ABC):
             key: "empty" for key in self.secret_keys if key in data and not data[key]
         }
 
+    def input_placeholders(self, data: Mapping[str, Any]) -> dict[str, str]:
+        """Return the placeholders the field errors of ``check_input`` use."""
+        return {}
+
+    def flow_error(
+        self, err: MeetdataError, data: Mapping[str, Any]
+    ) -> FormError | None:
+        """Return a provider-specific form error for an API error (None: default)."""
+        return None
+
+    def check_meters(
+        self, meters: list[Meter], data: Mapping[str, Any]
+    ) -> FormError | None:
+        """Return a form error about the meters the API returned (None: fine)."""
+        return None
+
     @abstractmethod
     def build_client(
         self, session: aiohttp.ClientSession, data: Mapping[str, Any]
@@ -74,3 +112,15 @@ class ProviderSpec(ABC):
     @abstractmethod
     def account(self, meters: list[Meter], data: Mapping[str, Any]) -> tuple[str, str]:
         """Return (unique id, title) of the account that owns these meters."""
+
+    async def async_account(
+        self, client: MeterDataClient, meters: list[Meter], data: Mapping[str, Any]
+    ) -> tuple[str, str]:
+        """Return (unique id, title), asking the API more if the provider must."""
+        return self.account(meters, data)
+
+    async def async_setup_entry(
+        self, hass: HomeAssistant, entry: MeetdataEntry
+    ) -> None:
+        """Add provider-specific behaviour to a loaded entry (repair issues...)."""
+        return

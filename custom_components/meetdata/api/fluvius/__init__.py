@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .client import FluviusClient, split_windows
-from .errors import FluviusNoMandateError
+from .errors import FluviusNoMandateError, FluviusTokenError
 from .mandates import (
     ComplexEnergyType,
     DataServiceType,
@@ -27,6 +27,7 @@ __all__ = [
     "EnergyType",
     "FluviusClient",
     "FluviusNoMandateError",
+    "FluviusTokenError",
     "Granularity",
     "Mandate",
     "MandateStatus",

@@ -10,12 +10,12 @@ import aiohttp
 import orjson
 
 from ..errors import (
-    MeetdataAuthError,
     MeetdataConnectionError,
     MeetdataRateLimitError,
     MeetdataResponseError,
 )
 from ..http import request
+from .errors import FluviusTokenError
 
 # Renew this long before the token expires (halved for very short tokens).
 RENEW_MARGIN = 300.0
@@ -103,9 +103,10 @@ class FluviusTokenProvider:
                 if isinstance(error, str) and error in _AUTH_ERRORS
                 else ("invalid_request" if resp.status == 400 else "unauthorized")
             )
-            raise MeetdataAuthError(
+            raise FluviusTokenError(
                 f"Fluvius token endpoint refused the client credentials "
-                f"(HTTP {resp.status}, {code})"
+                f"(HTTP {resp.status}, {code})",
+                code=code,
             )
         if resp.status == 429:
             raise MeetdataRateLimitError(

@@ -82,6 +82,9 @@ MAX_WINDOW: Final = timedelta(days=185)
 HISTORY_YEARS: Final = 3
 INSERT_TIME_LOOKBACK: Final = timedelta(days=185)
 LATEST_LOOKBACK: Final = timedelta(days=4)
+#: A later poll asks only from this long before the oldest newest-interval
+#: end it saw last time (a quarter of the data to parse), not the whole look-back.
+LATEST_MARGIN: Final = timedelta(hours=1)
 PROBE_LOOKBACK: Final = timedelta(days=7)
 _CACHE_SIZE: Final = 6
 
@@ -89,6 +92,10 @@ _METERING_MODELS: Final = {
     "metering-on-meter": "Digital meter",
     "metering-on-headpoint": "AMR meter",
     "metering-on-headpoint-and-meter": "Digital meter (EAN and meter level)",
+}
+_SUBMETER_MODELS: Final = {
+    MeterKind.PRODUCTION: "production submeter",
+    MeterKind.AUXILIARY: "auxiliary submeter",
 }
 
 # Meter attribute names (strings, as Meter.attributes holds strings only).
@@ -286,6 +293,9 @@ class FluviusClient(MeterDataClient):
         self.utcnow: Callable[[], datetime] = _utcnow
         self._cache: OrderedDict[_CacheKey, tuple[float, asyncio.Future[EnergyData]]]
         self._cache = OrderedDict()
+        # Request EAN -> (oldest newest-end of its meters, meters that had one),
+        # from the last poll: the next poll asks from just before it.
+        self._latest_seen: dict[str, tuple[datetime, frozenset[str]]] = {}
 
     # ------------------------------------------------------------------ HTTP
 
@@ -659,7 +669,11 @@ class FluviusClient(MeterDataClient):
                     provider=Provider.FLUVIUS,
                     key=ean,
                     kind=MeterKind.GAS if gas else MeterKind.ELECTRICITY,
-                    model=_METERING_MODELS.get(head.metering_type) if head else None,
+                    model=_model(
+                        _METERING_MODELS.get(head.metering_type) if head else None,
+                        attributes,
+                        gas=gas,
+                    ),
                     serial=head.meter_ids[0] if head and head.meter_ids else None,
                     attributes=attributes,
                 )
@@ -700,7 +714,10 @@ class FluviusClient(MeterDataClient):
         """Return LAST_MEASUREMENT (end of the newest interval) per meter.
 
         One small request per headpoint over the last few days; meters without
-        data in that window (or without a valid mandate) are left out.
+        data in that window (or without a valid mandate) are left out. Once a
+        poll has seen data, the next asks only from just before the newest
+        interval it saw (the answer a quarter the size), and looks back the
+        whole window again when a meter's data is no longer there.
         """
         groups: dict[str, list[Meter]] = {}
         for meter in meters:
@@ -709,26 +726,51 @@ class FluviusClient(MeterDataClient):
         start = local_midnight_floor(now - LATEST_LOOKBACK)
         result: LatestReadings = {}
         for ean, group in groups.items():
-            segments = _plan(group[0], start, now, self._is_gas(group[0]), now)
-            if not segments:
+            seen = self._latest_seen.get(ean)
+            found: dict[str, datetime] | None = None
+            if seen is not None and seen[0] - LATEST_MARGIN > start:
+                begin = seen[0] - LATEST_MARGIN
+                found = await self._latest_of(ean, group, begin, now)
+                if found is not None and not seen[1] <= found.keys():
+                    found = None  # a meter's newest data went away: look further
+            if found is None:
+                found = await self._latest_of(ean, group, start, now)
+            if not found:
+                self._latest_seen.pop(ean, None)
                 continue
-            seg = segments[-1]
-            try:
-                data = await self._energy(
-                    ean, seg.start, seg.end, seg.granularity, PeriodType.READ_TIME
-                )
-            except FluviusNoMandateError:
-                continue
-            for meter in group:
-                found = data.meter(meter.key)
-                last = found.last_end() if found else None
-                if last is not None:
-                    result[meter.key] = {
-                        Quantity.LAST_MEASUREMENT: Reading(
-                            Quantity.LAST_MEASUREMENT, last, last
-                        )
-                    }
+            self._latest_seen[ean] = (min(found.values()), frozenset(found))
+            for key, last in found.items():
+                result[key] = {
+                    Quantity.LAST_MEASUREMENT: Reading(
+                        Quantity.LAST_MEASUREMENT, last, last
+                    )
+                }
         return result
+
+    async def _latest_of(
+        self, ean: str, group: list[Meter], start: datetime, now: datetime
+    ) -> dict[str, datetime] | None:
+        """Return the newest interval end of each meter of a request EAN.
+
+        None when nothing is mandated for the period (no request made, or 404).
+        """
+        segments = _plan(group[0], start, now, self._is_gas(group[0]), now)
+        if not segments:
+            return None
+        seg = segments[-1]
+        try:
+            data = await self._energy(
+                ean, seg.start, seg.end, seg.granularity, PeriodType.READ_TIME
+            )
+        except FluviusNoMandateError:
+            return None
+        found: dict[str, datetime] = {}
+        for meter in group:
+            answer = data.meter(meter.key)
+            last = answer.last_end() if answer else None
+            if last is not None:
+                found[meter.key] = last
+        return found
 
     async def async_get_history(
         self, meter: Meter, start: datetime, end: datetime
@@ -772,6 +814,38 @@ class FluviusClient(MeterDataClient):
             for quantity, intervals in collected.items()
             if intervals
         ]
+
+    async def async_earliest_change(
+        self, meter: Meter, since: datetime, now: datetime
+    ) -> datetime | None:
+        """Return the earliest read time among values inserted since ``since``.
+
+        One GET Energy by insertTime (both detail levels) per 185 days, at
+        most 6 months back: late values and corrections (EST → READ, NVAL →
+        VAL, a provisional gas conversion factor made definitive) show up
+        here even when their read time is long past.
+        """
+        start, end = self._clip(since, now, PeriodType.INSERT_TIME)
+        ean = _request_ean(meter)
+        earliest: datetime | None = None
+        for lo, hi in split_windows(start, end):
+            try:
+                data = await self._energy(ean, lo, hi, None, PeriodType.INSERT_TIME)
+            except FluviusNoMandateError:
+                continue
+            found = data.meter(meter.key)
+            if found is None:
+                continue
+            for level in (found.fine, found.daily):
+                for intervals in level.values():
+                    for item in intervals:
+                        if earliest is None or item.start < earliest:
+                            earliest = item.start
+        if earliest is not None:
+            # Answers cached before these insertions are stale now.
+            for key in [key for key in self._cache if key[0] == ean]:
+                del self._cache[key]
+        return earliest
 
     def earliest_history(self, meter: Meter) -> datetime | None:
         """Return the start of the mandate's data period (at most 3 years back)."""
@@ -912,6 +986,23 @@ def _mandate_attributes(ean: str, mandates: list[Mandate]) -> dict[str, str]:
     return attrs
 
 
+def _model(base: str | None, attrs: dict[str, str], *, gas: bool) -> str:
+    """Describe a meter: its type, energy type and finest mandated detail level.
+
+    E.g. "Digital meter · electricity · quarter-hour" or "PV production
+    submeter · quarter-hour" (submeters share the headpoint's energy type).
+    """
+    service = attrs.get(ATTR_DATA_SERVICE_TYPE)
+    level = {
+        DataServiceType.QUARTER_HOURLY.value: "hourly" if gas else "quarter-hour",
+        DataServiceType.DAILY.value: "daily",
+    }.get(service or "")
+    energy = None if base and "submeter" in base else ("gas" if gas else "electricity")
+    parts = [part for part in (base, energy, level) if part]
+    text = " · ".join(parts)
+    return text[:1].upper() + text[1:]
+
+
 def _submeter(sub: EnergyMeter, head_ean: str, head_attrs: dict[str, str]) -> Meter:
     """Build the Meter of an AMR submeter (its own EAN, via the headpoint)."""
     attributes = {
@@ -930,7 +1021,19 @@ def _submeter(sub: EnergyMeter, head_ean: str, head_attrs: dict[str, str]) -> Me
         provider=Provider.FLUVIUS,
         key=sub.ean,
         kind=sub.kind,
-        model=sub.installation_type,
+        model=_model(
+            " ".join(
+                filter(
+                    None,
+                    (
+                        sub.installation_type,
+                        _SUBMETER_MODELS.get(sub.kind, "submeter"),
+                    ),
+                )
+            ),
+            attributes,
+            gas=sub.energy_type is EnergyType.GAS,
+        ),
         serial=sub.meter_ids[0] if sub.meter_ids else None,
         via=head_ean,
         attributes=attributes,

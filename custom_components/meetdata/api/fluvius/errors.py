@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from ..errors import MeetdataPermissionError
+from ..errors import MeetdataAuthError, MeetdataPermissionError
+
+
+class FluviusTokenError(MeetdataAuthError):
+    """Azure AD refused the client credentials; ``code`` is its OAuth error code.
+
+    ``invalid_request`` (e.g. an unknown tenant), ``unauthorized_client`` (an
+    unknown client id), ``invalid_client`` (a wrong or expired secret),
+    ``invalid_scope``, ... or ``unauthorized`` when the body named none.
+    """
+
+    def __init__(self, message: str, *, code: str) -> None:
+        """Store the message and the OAuth error code."""
+        super().__init__(message)
+        self.code = code
 
 
 class FluviusNoMandateError(MeetdataPermissionError):

@@ -135,7 +135,12 @@ def parse_utc(value: object, field: str) -> datetime | None:
     if parsed.tzinfo is None:
         # The API documents every timestamp as UTC (YYYY-MM-DDTHH:MM:SSZ).
         return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        # Year 1 or 9999 with an offset: a "never" sentinel, as far as it goes.
+        edge = datetime.max if parsed.year > 1 else datetime.min
+        return edge.replace(tzinfo=UTC)
 
 
 def format_utc(moment: datetime) -> str:

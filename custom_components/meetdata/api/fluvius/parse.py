@@ -162,6 +162,10 @@ class EnergyData:
         return None
 
 
+#: Years a timestamp may have (beyond them date arithmetic overflows).
+_SANE_YEARS = (1900, 9000)
+
+
 class _Parser:
     """Turns slices into intervals; holds the per-answer caches."""
 
@@ -186,7 +190,12 @@ class _Parser:
         # Every API timestamp is UTC; a missing offset is read as UTC too.
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=UTC)
-        elif parsed.tzinfo is not UTC:
+        if not _SANE_YEARS[0] <= parsed.year <= _SANE_YEARS[1]:
+            # Conversions, intervals and local midnights around it overflow.
+            raise MeetdataResponseError(
+                "Fluvius energy slice has an impossible timestamp"
+            )
+        if parsed.tzinfo is not UTC:
             parsed = parsed.astimezone(UTC)
         self._times[raw] = parsed
         return parsed
@@ -216,7 +225,7 @@ class _Parser:
             slices = owner.get(key)
             if slices:
                 self.slices(slices, _STEP[key], directions, fine)
-        return _normalized(daily), _normalized(fine)
+        return _deduplicated(daily), _deduplicated(fine)
 
     def slices(
         self,
@@ -400,6 +409,16 @@ def _next_local_midnight(start: datetime) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=BRUSSELS).astimezone(UTC)
 
 
+def _deduplicated(series: SeriesMap) -> SeriesMap:
+    """Sort each series; a slice repeated in one answer counts once (the last)."""
+    for quantity, intervals in series.items():
+        if all(a.start < b.start for a, b in pairwise(intervals)):
+            continue
+        by_start = {item.start: item for item in intervals}
+        series[quantity] = [by_start[start] for start in sorted(by_start)]
+    return series
+
+
 def _normalized(series: SeriesMap) -> SeriesMap:
     """Sort each series and sum intervals that share a start (meter exchanges)."""
     for quantity, intervals in series.items():
@@ -479,9 +498,13 @@ def parse_headpoint(data: dict[str, Any]) -> EnergyData:
         raise MeetdataResponseError("Fluvius physicalMeters is not a list")
     on_meter_daily: SeriesMap = {}
     on_meter_fine: SeriesMap = {}
+    seen: list[dict[str, Any]] = []
     for item in physical:
         if not isinstance(item, dict):
             raise MeetdataResponseError("Fluvius physical meter is not an object")
+        if item in seen:
+            continue  # the same meter listed twice is not a meter exchange
+        seen.append(item)
         meter_id = _str(item.get("meterID"))
         if meter_id and meter_id not in meter.meter_ids:
             meter.meter_ids.append(meter_id)
@@ -497,8 +520,13 @@ def parse_headpoint(data: dict[str, Any]) -> EnergyData:
     subs = head.get("subHeadpoints")
     if subs is None:
         subs = data.get("subHeadpoints")
-    submeters = [_parse_submeter(sub, meter) for sub in subs or []]
-    return EnergyData(headpoint=meter, submeters=submeters)
+    if subs is not None and not isinstance(subs, list):
+        raise MeetdataResponseError("Fluvius subHeadpoints is not a list")
+    submeters: dict[str, EnergyMeter] = {}
+    for sub in subs or []:
+        parsed = _parse_submeter(sub, meter)
+        submeters.setdefault(parsed.ean, parsed)  # a repeated submeter counts once
+    return EnergyData(headpoint=meter, submeters=list(submeters.values()))
 
 
 def _parse_submeter(sub: object, head: EnergyMeter) -> EnergyMeter:

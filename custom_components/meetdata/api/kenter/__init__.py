@@ -10,6 +10,7 @@ from .client import (
     latest_readings,
     meter_key,
     meter_kind,
+    meter_name,
 )
 from .const import DEFAULT_BASE_URL, NAMESPACE, WSDL_PATH
 from .ean import gs1_check_digit_ok, is_valid_ean_format
@@ -41,4 +42,5 @@ __all__ = [
     "latest_readings",
     "meter_key",
     "meter_kind",
+    "meter_name",
 ]

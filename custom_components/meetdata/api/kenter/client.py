@@ -32,8 +32,10 @@ from .const import (
     COUNTER_INTERVAL,
     COUNTER_INTERVALS,
     COUNTER_QUANTITIES,
+    COUNTER_REGISTER,
     DEFAULT_BASE_URL,
     INLINE_PARSE_MAX_BYTES,
+    INTERVAL_QUANTITIES,
     KIND_COUNTERS,
     LVB,
     LVR,
@@ -81,9 +83,19 @@ class KenterConnection:
         )
 
 
+@functools.lru_cache(maxsize=1024)
 def meter_key(ean: str, meter_code: str) -> str:
     """Return the stable key of a meter: ``{ean}_{metercode}``, only [a-z0-9_]."""
     return _KEY_INVALID.sub("_", f"{ean}_{meter_code}".lower())
+
+
+def meter_name(name: str | None, meter_type: str | None) -> str | None:
+    """Name a meter after its connection and type: "Kwekerij X Gasmeter".
+
+    A connection may have an electricity and a gas meter: the type tells
+    their devices apart.
+    """
+    return " ".join(part for part in (name, meter_type) if part) or None
 
 
 def meter_kind(meter_type: str | None) -> MeterKind:
@@ -203,13 +215,15 @@ class KenterClient(MeterDataClient):
                 attributes["meter_type"] = record.meter_type
             if record.location:
                 attributes["location"] = record.location
+            if record.name:
+                attributes["name"] = record.name
             meters.setdefault(
                 key,
                 Meter(
                     provider=Provider.KENTER,
                     key=key,
                     kind=kind,
-                    name=record.name,
+                    name=meter_name(record.name, record.meter_type),
                     address=record.address,
                     model=record.meter_type,
                     serial=record.meter_code,
@@ -369,14 +383,21 @@ def _retry_after(value: str | None) -> float | None:
 def latest_readings(values: Sequence[LatestValue]) -> dict[Quantity, Reading]:
     """Turn the latest counter values of one meter into readings.
 
-    Interval counters give the amount of the latest interval, register counters
-    their running total. For electricity the net average power of the interval
-    is added: (LVR - TLV) and (LVB - TLB) per hour, in kW and kvar.
+    Interval counters give the amount of the latest interval (the
+    ``*_interval`` quantities, stamped with the interval start), register
+    counters their running total (the register quantities). For electricity
+    the net average power of the interval is added: (LVR - TLV) and
+    (LVB - TLB) per hour, in kW and kvar.
     """
     readings: dict[Quantity, Reading] = {}
     counters: dict[str, LatestValue] = {}
     for value in values:
-        quantity = COUNTER_QUANTITIES.get(value.counter_code)
+        table = (
+            COUNTER_QUANTITIES
+            if value.counter_type == COUNTER_REGISTER
+            else INTERVAL_QUANTITIES
+        )
+        quantity = table.get(value.counter_code)
         if quantity is None:
             _LOGGER.debug("Ignoring unknown Kenter counter %s", value.counter_code)
             continue

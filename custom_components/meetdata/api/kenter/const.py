@@ -49,6 +49,15 @@ COUNTER_QUANTITIES: Final[dict[str, Quantity]] = {
     VN: Quantity.GAS_VOLUME,
 }
 
+#: What the latest value of an interval counter is: the amount of one interval.
+INTERVAL_QUANTITIES: Final[dict[str, Quantity]] = {
+    LVR: Quantity.ENERGY_IMPORT_INTERVAL,
+    TLV: Quantity.ENERGY_EXPORT_INTERVAL,
+    LVB: Quantity.REACTIVE_ENERGY_IMPORT_INTERVAL,
+    TLB: Quantity.REACTIVE_ENERGY_EXPORT_INTERVAL,
+    VN: Quantity.GAS_VOLUME_INTERVAL,
+}
+
 #: Length of one interval per counter: quarter-hours for electricity, hours for gas.
 COUNTER_INTERVALS: Final[dict[str, timedelta]] = {
     LVR: timedelta(minutes=15),

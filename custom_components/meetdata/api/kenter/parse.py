@@ -34,6 +34,8 @@ _VALUES = etree.XPath("measureValue/value/text()", smart_strings=False)
 _MEASURE_VALUES = etree.XPath("count(measureValue)")
 
 _local = threading.local()
+#: Years a timestamp may have (beyond them date arithmetic overflows).
+_SANE_YEARS: Final = (1900, 9000)
 
 
 @dataclass(slots=True)
@@ -120,6 +122,11 @@ def resolve_local(naive: datetime, after: datetime | None) -> datetime:
 
 def to_utc(value: datetime, after: datetime | None = None) -> datetime:
     """Return ``value`` in UTC; local times without offset via resolve_local."""
+    if not _SANE_YEARS[0] <= value.year <= _SANE_YEARS[1]:
+        # Intervals and time-zone conversions around it would overflow.
+        raise MeetdataResponseError(
+            f"Kenter sent an impossible timestamp {value.isoformat()[:40]}"
+        )
     if value.tzinfo is None:
         return resolve_local(value, after)
     return value.astimezone(UTC)
@@ -228,8 +235,9 @@ def _intervals(
                     stamps, values, length, window_start, window_end
                 )
             append(Interval(start, span[1], value))
-    except ValueError:
-        # Padded or bad text: redo it slowly (a bad one gets a clear message).
+    except (ValueError, OverflowError):
+        # Padded or bad text, or an impossible date: redo it slowly (a bad one
+        # gets a clear message).
         return _careful_intervals(stamps, values, length, window_start, window_end)
     if not ordered:
         out = _sorted_unique(out)

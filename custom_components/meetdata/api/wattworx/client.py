@@ -35,6 +35,7 @@ from ..models import (
 from . import params as p
 from .convert import (
     ATTR_FIRST_DATA_DATE,
+    client_meters,
     device_to_meter,
     electricity_series,
     gas_series,
@@ -109,6 +110,8 @@ class WattworxClient(MeterDataClient):
         self._base_url = base_url
         self._timeout = timeout
         self._max_bytes = max_bytes
+        #: The devices of the latest device list answer, by EAN.
+        self.known_devices: dict[str, Device] = {}
 
     # ------------------------------------------------------------------
     # HTTP and error mapping
@@ -226,8 +229,13 @@ class WattworxClient(MeterDataClient):
     # Endpoints
 
     async def async_get_devices(self) -> list[Device]:
-        """Return every device of the key (all clients of a multi-client key)."""
-        return await self._call(p.EAN_LIST, parse=parse_devices)
+        """Return every device of the key (all clients of a multi-client key).
+
+        The answer is also kept, one device per EAN, in ``known_devices``.
+        """
+        devices = await self._call(p.EAN_LIST, parse=parse_devices)
+        self.known_devices = unique_devices(devices)
+        return devices
 
     async def async_get_device_types(self) -> list[DeviceType]:
         """Return the available device types."""
@@ -411,13 +419,16 @@ class WattworxClient(MeterDataClient):
     # MeterDataClient
 
     async def async_get_meters(self) -> list[Meter]:
-        """Return one meter per EAN of the key."""
-        meters = []
-        for device in unique_devices(await self.async_get_devices()).values():
+        """Return one gateway meter per client, then one meter per EAN."""
+        await self.async_get_devices()
+        meters: list[Meter] = []
+        owners: list[Device] = []
+        for device in self.known_devices.values():
             meter = device_to_meter(device)
             if meter is not None:
                 meters.append(meter)
-        return meters
+                owners.append(device)
+        return client_meters(owners) + meters
 
     async def async_get_latest(self, meters: Sequence[Meter]) -> LatestReadings:
         """Return the registers of each meter's last data date.
@@ -430,7 +441,8 @@ class WattworxClient(MeterDataClient):
         wanted = [meter for meter in meters if meter.provider is Provider.WATTWORX]
         if not wanted:
             return {}
-        devices = unique_devices(await self.async_get_devices())
+        await self.async_get_devices()
+        devices = self.known_devices
         result: LatestReadings = {}
         for meter in wanted:
             device = devices.get(meter.key)
@@ -464,6 +476,10 @@ class WattworxClient(MeterDataClient):
                 f"Wattworx has no history for {meter.kind} meters", meter=meter.key
             )
         if end <= start:
+            return []
+        known = self.known_devices.get(meter.key)
+        if known is not None and not known.signed:
+            # No data without a signed authorisation (the API answers 403).
             return []
         first = local_date(start)
         earliest = self.earliest_history(meter)

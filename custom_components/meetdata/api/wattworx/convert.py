@@ -30,6 +30,7 @@ ATTR_METER_ID = "meter_id"
 ATTR_GRID_OPERATOR = "grid_operator"
 ATTR_CLIENT_ID = "client_id"
 ATTR_CLIENT_NAME = "client_name"
+ATTR_KVK = "kvk"
 ATTR_AUTHORISATION = "authorisation"
 ATTR_AUTHORISATION_STATUS = "authorisation_status"
 ATTR_LAST_STATUS = "last_status"
@@ -72,11 +73,43 @@ def device_to_meter(device: Device) -> Meter | None:
         provider=Provider.WATTWORX,
         key=device.ean,
         kind=kind,
+        name=f"{device.address or device.ean} ({device.eantype})",
         address=format_address(device),
-        model=device.eantype,
+        model=" · ".join(part for part in (device.eantype, device.rnb) if part),
         serial=device.meter_id,
+        via=client_key(client.id) if client is not None else None,
         attributes={key: value for key, value in raw.items() if value},
     )
+
+
+def client_key(client_id: str) -> str:
+    """Return the meter key of the gateway that stands for a client."""
+    return f"client_{client_id}"
+
+
+def client_meters(devices: Iterable[Device]) -> list[Meter]:
+    """Return one gateway meter per client that owns one of these devices.
+
+    A multi-client key reaches the EANs of several clients; each client is
+    a device in Home Assistant that its EANs hang under.
+    """
+    clients: dict[str, Meter] = {}
+    for device in devices:
+        client = device.client
+        if client is None or client.id in clients:
+            continue
+        raw = {ATTR_CLIENT_ID: client.id, ATTR_CLIENT_NAME: client.name}
+        if client.kvk:
+            raw[ATTR_KVK] = client.kvk
+        clients[client.id] = Meter(
+            provider=Provider.WATTWORX,
+            key=client_key(client.id),
+            kind=MeterKind.GATEWAY,
+            name=client.name or f"Wattworx client {client.id}",
+            model="Client",
+            attributes={key: value for key, value in raw.items() if value},
+        )
+    return list(clients.values())
 
 
 def _iso(day: date | None) -> str | None:

@@ -18,10 +18,21 @@ def local_date(moment: datetime) -> date:
     return moment.astimezone(TIME_ZONE).date()
 
 
+#: Years a date may have (beyond them date arithmetic overflows).
+_SANE_YEARS = (1900, 9000)
+
+
+def _sane[T: (date, datetime)](value: T, text: str) -> T:
+    """Refuse dates so far off that conversions around them overflow."""
+    if not _SANE_YEARS[0] <= value.year <= _SANE_YEARS[1]:
+        raise MeetdataResponseError(f"Impossible date {text[:40]!r} from Wattworx")
+    return value
+
+
 def parse_date(text: str) -> date:
     """Parse YYYY-MM-DD (or YYYYMMDD)."""
     try:
-        return date.fromisoformat(text.strip())
+        return _sane(date.fromisoformat(text.strip()), text)
     except ValueError:
         raise MeetdataResponseError(
             f"Invalid date {text[:40]!r} from Wattworx"
@@ -31,7 +42,7 @@ def parse_date(text: str) -> date:
 def parse_naive(text: str) -> datetime:
     """Parse 'YYYY-MM-DD HH:MM:SS' (an explicit offset is kept)."""
     try:
-        return datetime.fromisoformat(text.strip())
+        return _sane(datetime.fromisoformat(text.strip()), text)
     except ValueError:
         raise MeetdataResponseError(
             f"Invalid datetime {text[:40]!r} from Wattworx"
@@ -41,7 +52,7 @@ def parse_naive(text: str) -> datetime:
 def parse_unix(text: str) -> datetime:
     """Parse a unix timestamp in seconds."""
     try:
-        return datetime.fromtimestamp(int(text.strip()), UTC)
+        return _sane(datetime.fromtimestamp(int(text.strip()), UTC), text)
     except (ValueError, OverflowError, OSError):
         raise MeetdataResponseError(
             f"Invalid timestamp {text[:40]!r} from Wattworx"
@@ -65,9 +76,10 @@ class LocalTimeResolver:
     def resolve(self, naive: datetime) -> datetime:
         """Return the UTC instant of the next local time in the run."""
         if naive.tzinfo is not None:
-            moment = naive.astimezone(UTC)
-        else:
-            moment = self._from_local(naive)
+            # An absolute time (UTC, an offset, a unix timestamp) needs no
+            # order to be understood: repeated or reordered rows are fine.
+            return naive.astimezone(UTC)
+        moment = self._from_local(naive)
         if self._last is not None and moment <= self._last:
             raise MeetdataResponseError(
                 f"Wattworx times out of order at {naive.isoformat()}"

@@ -1,0 +1,106 @@
+"""Run every Meetdata benchmark in one process; print one JSON figure per line.
+
+See docs/benchmarks.md. ``scripts/bench`` runs this with the project's venv.
+Figures go to stdout, progress and the slowest event-loop steps to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+from pathlib import Path
+import sys
+import tempfile
+import time
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(1, str(Path(__file__).resolve().parent))
+
+from benchmarks import import_bench, parse_bench, poll_bench  # noqa: E402
+from benchmarks.figures import emit, log  # noqa: E402
+from benchmarks.hass import RecorderJobs, async_start_hass, async_stop_hass  # noqa: E402
+from benchmarks.monitor import LoopMonitor  # noqa: E402
+from benchmarks.sims import SimProcess, Size, bench_now  # noqa: E402
+
+GROUPS = ("parse", "requests", "poll_cpu", "refresh", "import")
+
+
+async def run(groups: set[str], size: Size) -> None:
+    """Run the selected groups."""
+    now = bench_now()
+    started = time.monotonic()
+    if "parse" in groups:
+        parse_bench.kenter_parse(now, size)
+        parse_bench.fluvius_parse(now, size)
+    if not groups & {"requests", "poll_cpu", "refresh", "import"}:
+        return
+    sims = SimProcess(str(ROOT), now, size)
+    for name, url in sims.urls.items():
+        if not sims.available(name):
+            log(f"simulator {name} unavailable: {url}")
+    try:
+        if "requests" in groups:
+            await poll_bench.requests_per_poll(sims, now, size)
+        if "poll_cpu" in groups:
+            await poll_bench.poll_cpu(sims, now, size)
+        if groups & {"refresh", "import"}:
+            await _with_hass(groups, sims, now, size)
+    finally:
+        sims.stop()
+    log(f"done in {time.monotonic() - started:.0f} s")
+
+
+async def _with_hass(groups: set[str], sims: SimProcess, now: object, size: Size) -> None:
+    monitor = LoopMonitor()
+    monitor.install()
+    jobs = RecorderJobs()
+    jobs.install()
+    with tempfile.TemporaryDirectory(prefix="meetdata-bench-") as tmp:
+        hass = await async_start_hass(Path(tmp))
+        blocks: dict[str, float] = {}
+        try:
+            if "refresh" in groups:
+                blocks |= await import_bench.first_refreshes(hass, sims, now, size, monitor)  # type: ignore[arg-type]
+            if "import" in groups:
+                found = await import_bench.statistics_import(hass, sims, now, size, monitor, jobs)  # type: ignore[arg-type]
+                blocks["statistics_import"] = found["statistics_import"]
+                emit(
+                    "loop_block_max.statistics_import",
+                    found["statistics_import"] * 1000,
+                    "ms",
+                    target=import_bench.LOOP_TARGET,
+                    note="thread CPU of the longest event-loop step while our importer "
+                    f"ran (benchmark 3); wall max {found['statistics_import_wall'] * 1000:.1f} ms",
+                )
+        finally:
+            await async_stop_hass(hass)
+    walls = {k: v for k, v in blocks.items() if not k.endswith("_wall")}
+    if walls:
+        worst = max(walls, key=walls.__getitem__)
+        emit(
+            "loop_block_max",
+            walls[worst] * 1000,
+            "ms",
+            target=import_bench.LOOP_TARGET,
+            note=f"max over statistics_import and each provider's first refresh (worst: {worst})",
+        )
+
+
+def main() -> None:
+    """Parse the arguments and run."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
+    parser.add_argument(
+        "--only", action="append", choices=GROUPS, help="run only these groups"
+    )
+    args = parser.parse_args()
+    groups = set(args.only or GROUPS)
+    size = Size(meters=2 if args.quick else 10, quick=args.quick)
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    asyncio.run(run(groups, size))
+
+
+if __name__ == "__main__":
+    main()

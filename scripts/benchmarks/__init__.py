@@ -1,0 +1,1 @@
+"""Meetdata's benchmark suite (run it with ``scripts/bench``)."""

@@ -1,0 +1,187 @@
+"""Instruments: event-loop step times, HTTP exchange recording and replay."""
+
+from __future__ import annotations
+
+import asyncio
+import asyncio.events
+from dataclasses import dataclass, field
+import time
+from types import SimpleNamespace
+from typing import Any
+
+import aiohttp
+from multidict import CIMultiDict
+from yarl import URL
+
+_ORIGINAL_RUN = asyncio.events.Handle._run  # noqa: SLF001
+
+
+def _describe(handle: asyncio.Handle) -> str:
+    """Name what a loop step ran: the task's coroutine chain, or the callback."""
+    callback = getattr(handle, "_callback", None)
+    task = getattr(callback, "__self__", None)
+    if isinstance(task, asyncio.Task):
+        names = []
+        coro: Any = task.get_coro()
+        while coro is not None and len(names) < 12:
+            code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
+            if code is None:
+                break
+            names.append(code.co_qualname)
+            coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+        return "task " + " > ".join(names)
+    return repr(handle)[:200]
+
+
+@dataclass(slots=True)
+class Step:
+    """One slow event-loop step."""
+
+    wall: float
+    cpu: float
+    what: str
+
+
+@dataclass(slots=True)
+class LoopMonitor:
+    """Times every event-loop step (``Handle._run``) while active.
+
+    Wall time is how long the loop was held; the thread CPU time of the step is
+    what our code itself computed. They differ when the loop thread waited for
+    the GIL (the recorder thread writing) or for a CPU (a loaded machine).
+    """
+
+    threshold: float = 0.005
+    active: bool = False
+    max_wall: float = 0.0
+    max_cpu: float = 0.0
+    steps: int = 0
+    slow: list[Step] = field(default_factory=list)
+
+    def install(self) -> None:
+        """Patch ``Handle._run`` (all loops of this process)."""
+        monitor = self
+        perf = time.perf_counter
+        thread_time = time.thread_time
+
+        def _run(handle: asyncio.Handle) -> None:
+            if not monitor.active:
+                _ORIGINAL_RUN(handle)
+                return
+            cpu0 = thread_time()
+            t0 = perf()
+            _ORIGINAL_RUN(handle)
+            wall = perf() - t0
+            used = thread_time() - cpu0
+            monitor.steps += 1
+            if wall > monitor.max_wall:
+                monitor.max_wall = wall
+            if used > monitor.max_cpu:
+                monitor.max_cpu = used
+            if wall >= monitor.threshold or used >= monitor.threshold:
+                monitor.slow.append(Step(wall, used, _describe(handle)))
+
+        asyncio.events.Handle._run = _run  # type: ignore[method-assign]  # noqa: SLF001
+
+    def start(self) -> None:
+        """Start a measurement window."""
+        self.max_wall = 0.0
+        self.max_cpu = 0.0
+        self.steps = 0
+        self.slow = []
+        self.active = True
+
+    def stop(self) -> LoopMonitor:
+        """End the window; return self."""
+        self.active = False
+        return self
+
+    def top(self, count: int = 3) -> list[Step]:
+        """Return the steps that computed longest."""
+        return sorted(self.slow, key=lambda step: step.cpu, reverse=True)[:count]
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One HTTP request as it went out."""
+
+    method: str
+    url: URL
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+class Recorder:
+    """Records the requests a session sends (aiohttp tracing), bodies included."""
+
+    def __init__(self) -> None:
+        """Create the trace config."""
+        self.active = False
+        self.exchanges: list[Exchange] = []
+        self.trace = aiohttp.TraceConfig()
+        self.trace.on_request_headers_sent.append(self._headers)
+        self.trace.on_request_chunk_sent.append(self._chunk)
+
+    async def _headers(
+        self,
+        session: Any,
+        ctx: SimpleNamespace,
+        params: aiohttp.TraceRequestHeadersSentParams,
+    ) -> None:
+        if not self.active:
+            return
+        # Headers go out before the body: keep a slot, add the body chunks later.
+        ctx.bench_slot = len(self.exchanges)
+        self.exchanges.append(
+            Exchange(params.method, params.url, tuple(params.headers.items()), b"")
+        )
+
+    async def _chunk(
+        self,
+        session: Any,
+        ctx: SimpleNamespace,
+        params: aiohttp.TraceRequestChunkSentParams,
+    ) -> None:
+        slot = getattr(ctx, "bench_slot", None)
+        if not self.active or slot is None:
+            return
+        old = self.exchanges[slot]
+        self.exchanges[slot] = Exchange(
+            old.method, old.url, old.headers, old.body + params.chunk
+        )
+
+    def start(self) -> None:
+        """Start recording (forgets earlier exchanges)."""
+        self.exchanges = []
+        self.active = True
+
+    def stop(self) -> list[Exchange]:
+        """Stop recording; return the exchanges."""
+        self.active = False
+        return self.exchanges
+
+
+_SKIP_HEADERS = frozenset({"content-length", "host", "transfer-encoding"})
+
+
+async def replay(session: aiohttp.ClientSession, exchanges: list[Exchange]) -> int:
+    """Send the same requests bare (no parsing) and read every body; return bytes."""
+    total = 0
+    for exchange in exchanges:
+        headers = CIMultiDict(
+            (k, v) for k, v in exchange.headers if k.lower() not in _SKIP_HEADERS
+        )
+        async with session.request(
+            exchange.method,
+            exchange.url,
+            headers=headers,
+            data=exchange.body or None,
+            allow_redirects=False,
+        ) as response:
+            total += len(await response.read())
+    return total
+
+
+def cpu() -> float:
+    """Return this process's CPU time (all threads)."""
+    return time.process_time()

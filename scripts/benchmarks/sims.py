@@ -1,0 +1,316 @@
+"""The simulated accounts the benchmarks talk to, served from a child process.
+
+The simulators run in their own process so that rendering a 1 MB answer never
+shows up as CPU time, GIL contention or an event-loop step of the measured
+process. The parent talks to the child over a pipe: it asks for the base URLs
+once and for request counters (``counts``) around each measurement.
+
+Every account is built by a function of (now, size) so that both processes
+can build the same one: the parent needs the credentials and meter codes, the
+child serves the data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+import multiprocessing as mp
+from multiprocessing.connection import Connection
+import sys
+from typing import Any
+
+# -- shared account definitions -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Size:
+    """How big the accounts are (``--quick`` shrinks them)."""
+
+    meters: int  # meters of the poll accounts (the issue: 10)
+    quick: bool
+
+
+def kenter_connections(count: int, *, prefix: str = "87169400000") -> list[Any]:
+    """Return ``count`` Kenter connections, one electricity meter each."""
+    from custom_components.meetdata.api.models import MeterKind  # noqa: PLC0415
+    from tests.simulators.kenter import SimConnection, SimMeter  # noqa: PLC0415
+
+    return [
+        SimConnection(
+            f"{prefix}{index:07d}",
+            f"pass{index:03d}",
+            f"Kas {index}",
+            f"Westlandseweg {index}",
+            "Naaldwijk",
+            [SimMeter(f"E00{index:014d}", MeterKind.ELECTRICITY)],
+        )
+        for index in range(1, count + 1)
+    ]
+
+
+def kenter_import_connections() -> list[Any]:
+    """Return two connections whose meter reports only LVR (one quantity)."""
+    from custom_components.meetdata.api.models import MeterKind  # noqa: PLC0415
+    from tests.simulators.kenter import SimConnection, SimMeter  # noqa: PLC0415
+
+    return [
+        SimConnection(
+            f"87169500000000{index:04d}",
+            f"imp{index:03d}",
+            f"Import {index}",
+            "Importweg 1",
+            "Delft",
+            [SimMeter(f"I00{index:014d}", MeterKind.ELECTRICITY, counters=("LVR",))],
+        )
+        for index in (1, 2)
+    ]
+
+
+CEMM_FIVE = {
+    "p1": "p1",
+    "p1-gas": "gas",
+    "s01": "solar_energy",
+    "s02": "heat_pump",
+    "s03": "solar_energy",
+}
+
+
+def cemm_uids(count: int) -> list[str]:
+    """Return the uids of ``count`` CEMM devices."""
+    return [f"AA-BB-CC-DD-EE-{index:02X}" for index in range(1, count + 1)]
+
+
+def wattworx_eans(count: int) -> list[str]:
+    """Return ``count`` Wattworx electricity EANs (18 digits)."""
+    return [f"8712345000000{index:05d}" for index in range(1, count + 1)]
+
+
+def dtl_meters(count: int) -> list[tuple[str, str]]:
+    """Return (customer EAN, meter EAN) of ``count`` transfer-point meters."""
+    from tests.simulators.dtl import with_check_digit  # noqa: PLC0415
+
+    return [
+        (
+            with_check_digit(f"871687140001{index:05d}"),
+            with_check_digit(f"871687140009{index:05d}"),
+        )
+        for index in range(1, count + 1)
+    ]
+
+
+def fluvius_eans(count: int) -> list[str]:
+    """Return ``count`` sandbox EANs: digital electricity, offtake+injection, 15'."""
+    return [f"541440110000000{index:03d}" for index in range(1, count + 1)]
+
+
+# Digital electricity, offtake only, quarter-hour detail.
+FLUVIUS_BACKFILL_EAN = "541440010000000900"
+
+
+def _kenter(now: datetime, connections: list[Any]) -> Any:
+    from tests.simulators.kenter import KenterSimulator  # noqa: PLC0415
+
+    return KenterSimulator(connections, now=now)
+
+
+def _cemm(now: datetime, uids: list[str], aliases: dict[str, str]) -> Any:
+    from tests.simulators.cemm import CemmSimulator  # noqa: PLC0415
+
+    return CemmSimulator(
+        devices=dict.fromkeys(uids, aliases),
+        now=now,
+        history_start=(now - timedelta(days=400)).date(),
+    )
+
+
+def _wattworx(now: datetime, count: int | None) -> Any:
+    from tests.simulators import wattworx as ww  # noqa: PLC0415
+
+    sim = ww.WattworxSimulator(now=now)
+    if count is None:
+        return sim
+    template = sim.devices[ww.EAN_POWER]
+    sim.devices = {}
+    for index, ean in enumerate(wattworx_eans(count), start=1):
+        sim.devices[ean] = ww.SimDevice(
+            20000 + index,
+            ean,
+            "KVBE",
+            f"BENCH{index:05d}",
+            template.address,
+            template.zip,
+            template.city,
+            template.rnb,
+            template.client_id,
+            template.authorisation,
+            template.authorisation_status,
+            date(2024, 1, 1),
+            solar=index % 2 == 0,
+        )
+    return sim
+
+
+def _dtl(now: datetime, count: int | None) -> Any:
+    from tests.simulators.dtl import DtlSimulator, SimMeter  # noqa: PLC0415
+
+    sim = DtlSimulator(now=now)
+    if count is not None:
+        sim.meters = [
+            SimMeter(customer, meter, "overdrachtspunt", index, 900, 150)
+            for index, (customer, meter) in enumerate(dtl_meters(count), start=1)
+        ]
+    return sim
+
+
+def _fluvius(now: datetime, eans: list[str] | None, since: datetime | None) -> Any:
+    from tests.simulators.fluvius import (  # noqa: PLC0415
+        DIGITAL_EAN,
+        FluviusSimulator,
+        SimMandate,
+    )
+
+    sim = FluviusSimulator(now=now)
+    if eans is None:
+        # The demo's digital meter: daily and quarter-hour mandates, one EAN
+        # (the whole demo account is ~47 000 rows per 180-day window).
+        sim.mandates = [m for m in sim.mandates if m.ean == DIGITAL_EAN]
+    else:
+        sim.mandates = [
+            SimMandate(
+                ean,
+                data_period_from=since,
+                expiration=now + timedelta(days=365),
+            )
+            for ean in eans
+        ]
+    return sim
+
+
+def build_sims(now: datetime, size: Size) -> dict[str, Callable[[], Any]]:
+    """Return a builder per simulated account, by name."""
+    n = size.meters
+    back = now - timedelta(days=3 * 366 + 10)
+    return {
+        "kenter_poll": lambda: _kenter(now, kenter_connections(n)),
+        "kenter_refresh": lambda: _kenter(now, kenter_connections(1, prefix="87169600000")),
+        "kenter_import": lambda: _kenter(now, kenter_import_connections()),
+        "cemm_five": lambda: _cemm(now, cemm_uids(1), CEMM_FIVE),
+        "cemm_poll": lambda: _cemm(now, cemm_uids(max(1, n // 5)), CEMM_FIVE),
+        "cemm_refresh": lambda: _cemm(now, cemm_uids(1), {"p1": "p1", "p1-gas": "gas", "s01": "solar_energy"}),
+        "wattworx_poll": lambda: _wattworx(now, n),
+        "wattworx_refresh": lambda: _wattworx(now, None),
+        "dtl_poll": lambda: _dtl(now, n),
+        "dtl_refresh": lambda: _dtl(now, None),
+        "fluvius_poll": lambda: _fluvius(now, fluvius_eans(n), now - timedelta(days=30)),
+        "fluvius_backfill": lambda: _fluvius(now, [FLUVIUS_BACKFILL_EAN], back),
+        "fluvius_refresh": lambda: _fluvius(now, None, None),
+    }
+
+
+# -- the child process ------------------------------------------------------------
+
+
+def _counts(sim: Any) -> dict[str, Any]:
+    """Return the request counters of any simulator."""
+    by: dict[str, int] = {}
+    for attr in ("operation_counts", "request_count"):
+        counter = getattr(sim, attr, None)
+        if isinstance(counter, dict) and counter:
+            by.update({str(k): int(v) for k, v in counter.items()})
+            break
+    return {"total": len(sim.requests), "by": by}
+
+
+def _reset(sim: Any) -> None:
+    sim.requests.clear()
+    for attr in ("operation_counts", "request_count", "request_counts"):
+        counter = getattr(sim, attr, None)
+        if isinstance(counter, dict):
+            counter.clear()
+
+
+async def _child_main(conn: Connection, now: datetime, size: Size) -> None:
+    from tests.simulators.server import start_app  # noqa: PLC0415
+
+    sims: dict[str, Any] = {}
+    urls: dict[str, str] = {}
+    runners = []
+    for name, build in build_sims(now, size).items():
+        try:
+            sim = build()
+            runner, url = await start_app(sim.build_app())
+        except Exception as err:  # noqa: BLE001 - reported to the parent
+            urls[name] = f"error: {type(err).__name__}: {err}"
+            continue
+        sims[name] = sim
+        urls[name] = url
+        runners.append(runner)
+    conn.send(urls)
+    loop = asyncio.get_running_loop()
+    while True:
+        command, name = await loop.run_in_executor(None, conn.recv)
+        if command == "stop":
+            break
+        if command == "counts":
+            conn.send(_counts(sims[name]))
+        elif command == "reset":
+            _reset(sims[name])
+            conn.send(None)
+    for runner in runners:
+        await runner.cleanup()
+    conn.send(None)
+
+
+def child(conn: Connection, root: str, now: datetime, size: Size) -> None:
+    """Entry point of the simulator process."""
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    asyncio.run(_child_main(conn, now, size))
+
+
+class SimProcess:
+    """The parent's handle on the simulator process."""
+
+    def __init__(self, root: str, now: datetime, size: Size) -> None:
+        """Start the child and wait for its base URLs."""
+        ctx = mp.get_context("spawn")
+        self._conn, child_conn = ctx.Pipe()
+        self._proc = ctx.Process(
+            target=child, args=(child_conn, root, now, size), daemon=True
+        )
+        self._proc.start()
+        self.urls: dict[str, str] = self._conn.recv()
+
+    def available(self, name: str) -> bool:
+        """Return whether a simulator is being served."""
+        return not self.urls.get(name, "error").startswith("error")
+
+    def counts(self, name: str) -> dict[str, Any]:
+        """Return the request counters of a simulator."""
+        self._conn.send(("counts", name))
+        result: dict[str, Any] = self._conn.recv()
+        return result
+
+    def reset(self, name: str) -> None:
+        """Forget a simulator's request log."""
+        self._conn.send(("reset", name))
+        self._conn.recv()
+
+    def stop(self) -> None:
+        """Stop the child."""
+        try:
+            self._conn.send(("stop", ""))
+            self._conn.recv()
+        except (EOFError, OSError):
+            pass
+        self._proc.join(timeout=10)
+        if self._proc.is_alive():
+            self._proc.terminate()
+
+
+def bench_now() -> datetime:
+    """Return the shared clock: the current hour, UTC."""
+    now = datetime.now(UTC)
+    return now.replace(minute=0, second=0, microsecond=0)

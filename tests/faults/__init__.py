@@ -1,0 +1,1 @@
+"""The fault matrix: every provider against every fault, over real HTTP."""

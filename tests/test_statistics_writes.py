@@ -1,0 +1,217 @@
+"""How the importer hands rows to the recorder (issue 7: small, awaited jobs).
+
+Jobs are sized to the recorder's measured speed and awaited one at a time; the
+next window is fetched while the recorder writes; a recorder that never runs
+our job does not hang the import; a cancelled import cancels its prefetch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from homeassistant.components.recorder import Recorder, get_instance
+from homeassistant.components.recorder.statistics import statistics_during_period
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+)
+
+from custom_components.meetdata import statistics as stats
+from custom_components.meetdata.api.base import MeterDataClient
+from custom_components.meetdata.api.models import (
+    Interval,
+    IntervalSeries,
+    LatestReadings,
+    Meter,
+    MeterKind,
+    Provider,
+    Quantity,
+)
+
+START = datetime(2025, 1, 1, tzinfo=UTC)
+METER = Meter(Provider.KENTER, "bench_meter", MeterKind.ELECTRICITY)
+
+
+class FakeClient(MeterDataClient):
+    """Quarter-hours of 0.25 kWh; ``gates`` hold windows back, ``fail`` raises."""
+
+    provider = Provider.KENTER
+    history_quantities = (Quantity.ENERGY_IMPORT,)
+
+    def __init__(self) -> None:
+        """Record calls."""
+        self.calls: list[datetime] = []
+        self.gates: dict[int, asyncio.Event] = {}
+        self.fail: set[int] = set()
+        self.cancelled: list[int] = []
+
+    async def async_get_meters(self) -> list[Meter]:
+        """Return the one meter."""
+        return [METER]
+
+    async def async_get_latest(self, meters: Sequence[Meter]) -> LatestReadings:
+        """Return nothing."""
+        return {}
+
+    async def async_get_history(
+        self, meter: Meter, start: datetime, end: datetime
+    ) -> list[IntervalSeries]:
+        """Return quarter-hours in [start, end)."""
+        index = len(self.calls)
+        self.calls.append(start)
+        if index in self.fail:
+            raise RuntimeError(f"window {index} failed")
+        if (gate := self.gates.get(index)) is not None:
+            try:
+                await gate.wait()
+            except asyncio.CancelledError:
+                self.cancelled.append(index)
+                raise
+        step = timedelta(minutes=15)
+        count = int((end - start) / step)
+        return [
+            IntervalSeries(
+                meter.key,
+                Quantity.ENERGY_IMPORT,
+                [
+                    Interval(start + i * step, start + (i + 1) * step, 0.25)
+                    for i in range(count)
+                ],
+            )
+        ]
+
+
+@pytest.fixture(autouse=True)
+async def auto_recorder(recorder_mock: Recorder) -> None:
+    """A real recorder."""
+
+
+async def _sums(hass: HomeAssistant) -> list[float]:
+    await async_wait_recording_done(hass)
+    stat_id = stats.statistic_id(METER, Quantity.ENERGY_IMPORT)
+    rows = await get_instance(hass).async_add_executor_job(
+        statistics_during_period,
+        hass,
+        START,
+        None,
+        {stat_id},
+        "hour",
+        None,
+        {"sum"},
+    )
+    return [row["sum"] for row in rows.get(stat_id, [])]
+
+
+async def test_jobs_sized_and_awaited(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every row arrives; job sizes follow the measured speed, within bounds."""
+    monkeypatch.setattr(stats, "FIRST_WRITE_BATCH", 7)
+    client = FakeClient()
+    importer = stats.StatisticsImporter(hass, client)
+    assert importer.write_batch == 7
+    sizes: list[int] = []
+    original = stats.async_add_external_statistics
+
+    def spy(hass: HomeAssistant, metadata: Any, rows: list[Any]) -> None:
+        sizes.append(len(rows))
+        original(hass, metadata, rows)
+
+    monkeypatch.setattr(stats, "async_add_external_statistics", spy)
+    await importer.async_import_period(
+        METER, START, START + timedelta(days=6), timedelta(days=2)
+    )
+    assert len(client.calls) == 3
+    assert sum(sizes) == importer.rows_written == 144
+    assert sizes[0] == 7
+    assert all(stats.MIN_WRITE_BATCH <= size <= stats.WRITE_BATCH for size in sizes)
+    assert stats.MIN_WRITE_BATCH <= importer.write_batch <= stats.WRITE_BATCH
+    sums = await _sums(hass)
+    assert len(sums) == 144
+    assert sums[-1] == pytest.approx(144.0)
+
+
+async def test_recorder_that_never_answers(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the recorder's answer the import goes on after the timeout."""
+    monkeypatch.setattr(stats, "RECORDER_WAIT_TIMEOUT", 0.01)
+    monkeypatch.setattr(stats._RecorderDone, "run", lambda self, instance: None)
+    importer = stats.StatisticsImporter(hass, FakeClient())
+    batch = importer.write_batch
+    await importer.async_import_period(
+        METER, START, START + timedelta(days=1), timedelta(days=1)
+    )
+    assert importer.write_batch == batch  # nothing measured
+    assert len(await _sums(hass)) == 24
+
+
+async def test_cancel_cancels_the_prefetch(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancelled while writing window 0: the fetch of window 1 is cancelled."""
+    client = FakeClient()
+    client.gates[1] = asyncio.Event()
+    stuck = asyncio.Event()
+
+    async def never(self: Any) -> bool:
+        stuck.set()
+        await asyncio.Event().wait()
+        return True
+
+    monkeypatch.setattr(stats.StatisticsImporter, "_async_recorder_done", never)
+    importer = stats.StatisticsImporter(hass, client)
+    task = hass.async_create_task(
+        importer.async_import_period(
+            METER, START, START + timedelta(days=2), timedelta(days=1)
+        )
+    )
+    await stuck.wait()
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert client.cancelled == [1]
+
+
+async def test_failed_prefetch_does_not_leak(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A prefetch that failed while window 0 was written is raised next, once."""
+    client = FakeClient()
+    client.fail.add(1)
+    importer = stats.StatisticsImporter(hass, client)
+    with pytest.raises(RuntimeError, match="window 1 failed"):
+        await importer.async_import_period(
+            METER, START, START + timedelta(days=2), timedelta(days=1)
+        )
+    # Stopped while the failed prefetch is done but not awaited yet.
+    client = FakeClient()
+    client.fail.add(1)
+    stuck = asyncio.Event()
+
+    async def never(self: Any) -> bool:
+        stuck.set()
+        await asyncio.Event().wait()
+        return True
+
+    monkeypatch.setattr(stats.StatisticsImporter, "_async_recorder_done", never)
+    importer = stats.StatisticsImporter(hass, client)
+    task = hass.async_create_task(
+        importer.async_import_period(
+            METER, START, START + timedelta(days=2), timedelta(days=1)
+        )
+    )
+    await stuck.wait()
+    for _ in range(3):
+        await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert len(client.calls) == 2
