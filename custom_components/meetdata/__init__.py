@@ -82,6 +82,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: MeetdataConfigEntry) -> 
     await spec.async_setup_entry(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    # A coordinator only schedules its next run while something listens to it;
+    # no entity does for history, so keep the import schedule alive ourselves.
+    entry.async_on_unload(history.async_add_listener(lambda: None))
     entry.async_create_background_task(
         hass, history.async_refresh(), f"{DOMAIN} history import {entry.title}"
     )

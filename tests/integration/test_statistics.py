@@ -14,8 +14,12 @@ from homeassistant.components.recorder.statistics import (
     statistics_during_period,
 )
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
@@ -219,3 +223,15 @@ async def test_correction_rewrites_its_hour_and_every_later_sum(
         else:
             assert new["state"] == pytest.approx(old["state"])
             assert new["sum"] == pytest.approx(old["sum"] + added)
+
+
+async def test_history_import_runs_again_every_hour(
+    hass: HomeAssistant, cemm_sim: CemmSimulator, loaded_cemm: MockConfigEntry
+) -> None:
+    """After the first import, the history coordinator keeps its hourly schedule."""
+    history = loaded_cemm.runtime_data.history
+    day_requests = cemm_sim.count("/data/day/")
+    async_fire_time_changed(hass, dt_util.utcnow() + history.update_interval)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert cemm_sim.count("/data/day/") > day_requests
+    assert history.last_update_success
