@@ -158,7 +158,7 @@ def generate_day(
     start = int(local_midnight(day).timestamp())
     end = int(local_midnight(day + timedelta(days=1)).timestamp())
     minutes = (end - start) // 60
-    rng = random.Random(f"cemm:{seed}:{uid}:{day.isoformat()}")  # noqa: S311
+    rng = random.Random(f"cemm:{seed}:{uid}:{day.isoformat()}")
     weekend = day.weekday() >= 5
     doy = day.timetuple().tm_yday
     season = 0.5 + 0.5 * math.cos(2 * math.pi * (doy - 172) / 365.25)  # 1 = midsummer
