@@ -1,13 +1,11 @@
 """How the importer hands rows to the recorder (issue 7: small, awaited jobs).
 
-Jobs are sized to the recorder's measured speed and awaited one at a time; the
-next window is fetched while the recorder writes; a recorder that never runs
-our job does not hang the import; a cancelled import cancels its prefetch.
+Jobs are sized to the recorder's measured speed and awaited one at a time, and
+a recorder that never runs our job does not hang the import.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,7 +35,7 @@ METER = Meter(Provider.KENTER, "bench_meter", MeterKind.ELECTRICITY)
 
 
 class FakeClient(MeterDataClient):
-    """Quarter-hours of 0.25 kWh; ``gates`` hold windows back, ``fail`` raises."""
+    """Quarter-hours of 0.25 kWh."""
 
     provider = Provider.KENTER
     history_quantities = (Quantity.ENERGY_IMPORT,)
@@ -45,9 +43,6 @@ class FakeClient(MeterDataClient):
     def __init__(self) -> None:
         """Record calls."""
         self.calls: list[datetime] = []
-        self.gates: dict[int, asyncio.Event] = {}
-        self.fail: set[int] = set()
-        self.cancelled: list[int] = []
 
     async def async_get_meters(self) -> list[Meter]:
         """Return the one meter."""
@@ -61,16 +56,7 @@ class FakeClient(MeterDataClient):
         self, meter: Meter, start: datetime, end: datetime
     ) -> list[IntervalSeries]:
         """Return quarter-hours in [start, end)."""
-        index = len(self.calls)
         self.calls.append(start)
-        if index in self.fail:
-            raise RuntimeError(f"window {index} failed")
-        if (gate := self.gates.get(index)) is not None:
-            try:
-                await gate.wait()
-            except asyncio.CancelledError:
-                self.cancelled.append(index)
-                raise
         step = timedelta(minutes=15)
         count = int((end - start) / step)
         return [
@@ -149,71 +135,3 @@ async def test_recorder_that_never_answers(
     )
     assert importer.write_batch == batch  # nothing measured
     assert len(await _sums(hass)) == 24
-
-
-async def test_cancel_cancels_the_prefetch(
-    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Cancelled while writing window 0: the fetch of window 1 is cancelled."""
-    client = FakeClient()
-    client.gates[1] = asyncio.Event()
-    stuck = asyncio.Event()
-
-    async def never(self: Any) -> bool:
-        stuck.set()
-        await asyncio.Event().wait()
-        return True
-
-    monkeypatch.setattr(stats.StatisticsImporter, "_async_recorder_done", never)
-    importer = stats.StatisticsImporter(hass, client)
-    task = hass.async_create_task(
-        importer.async_import_period(
-            METER, START, START + timedelta(days=2), timedelta(days=1)
-        )
-    )
-    await stuck.wait()
-    await asyncio.sleep(0)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    for _ in range(3):
-        await asyncio.sleep(0)
-    assert client.cancelled == [1]
-
-
-async def test_failed_prefetch_does_not_leak(
-    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A prefetch that failed while window 0 was written is raised next, once."""
-    client = FakeClient()
-    client.fail.add(1)
-    importer = stats.StatisticsImporter(hass, client)
-    with pytest.raises(RuntimeError, match="window 1 failed"):
-        await importer.async_import_period(
-            METER, START, START + timedelta(days=2), timedelta(days=1)
-        )
-    # Stopped while the failed prefetch is done but not awaited yet.
-    client = FakeClient()
-    client.fail.add(1)
-    stuck = asyncio.Event()
-
-    async def never(self: Any) -> bool:
-        stuck.set()
-        await asyncio.Event().wait()
-        return True
-
-    monkeypatch.setattr(stats.StatisticsImporter, "_async_recorder_done", never)
-    importer = stats.StatisticsImporter(hass, client)
-    later = START + timedelta(days=10)  # hours not stored yet: window 0 writes
-    task = hass.async_create_task(
-        importer.async_import_period(
-            METER, later, later + timedelta(days=2), timedelta(days=1)
-        )
-    )
-    await stuck.wait()
-    for _ in range(3):
-        await asyncio.sleep(0)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert len(client.calls) == 2

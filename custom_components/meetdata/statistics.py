@@ -347,52 +347,36 @@ class StatisticsImporter:
     ) -> dict[str, datetime]:
         """Fetch and store [start, end) window by window; re-chain later sums.
 
-        The next window is fetched while the recorder writes this one.
+        A window is fetched only once the previous one is written: fetching
+        ahead saves time but not CPU, and parsing while the recorder writes
+        costs both threads (the GIL) ~10 % more CPU.
         """
         start = _utc(_hour_of(start))
-        windows: list[tuple[datetime, datetime]] = []
-        cursor = start
-        while cursor < end:
-            windows.append((cursor, min(cursor + window, end)))
-            cursor = windows[-1][1]
         chains: dict[Quantity, _Chain] = {}
         newest: dict[str, datetime] = {}
-        # At most one fetch ahead (the series of one window in memory).
-        upcoming = [self._async_fetch(meter, *windows[0])] if windows else []
-        try:
-            for index, (window_start, window_end) in enumerate(windows):
-                series = await upcoming.pop()
-                if index + 1 < len(windows):
-                    upcoming.append(self._async_fetch(meter, *windows[index + 1]))
-                for item in series:
-                    await self._async_store(
-                        meter,
-                        item,
-                        _hour_of(window_start),
-                        _hour_of(window_end - timedelta(microseconds=1)) + HOUR,
-                        chains.setdefault(item.quantity, _Chain()),
-                        rechain_after=not upcoming,
+        window_start = start
+        while window_start < end:
+            window_end = min(window_start + window, end)
+            series = await self.client.async_get_history(
+                meter, window_start, window_end
+            )
+            last_window = window_end >= end
+            for item in series:
+                await self._async_store(
+                    meter,
+                    item,
+                    _hour_of(window_start),
+                    _hour_of(window_end - timedelta(microseconds=1)) + HOUR,
+                    chains.setdefault(item.quantity, _Chain()),
+                    rechain_after=last_window,
+                )
+                if item.intervals:
+                    newest[statistic_id(meter, item.quantity)] = _utc(
+                        _hour_of(max(iv.start for iv in item.intervals))
                     )
-                    if item.intervals:
-                        newest[statistic_id(meter, item.quantity)] = _utc(
-                            _hour_of(max(iv.start for iv in item.intervals))
-                        )
-        finally:
-            for task in upcoming:
-                task.cancel()
-                if task.done() and not task.cancelled():
-                    task.exception()  # retrieved: the store error is the one raised
+            window_start = window_end
         LOGGER.debug("Imported %s from %s to %s", meter.key, start, end)
         return newest
-
-    def _async_fetch(
-        self, meter: Meter, start: datetime, end: datetime
-    ) -> asyncio.Task[list[IntervalSeries]]:
-        """Start fetching one window of history."""
-        return self.hass.async_create_task(
-            self.client.async_get_history(meter, start, end),
-            f"meetdata history {meter.key} {start.isoformat()}",
-        )
 
     async def _async_store(
         self,
