@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
+from datetime import datetime
 from pathlib import Path
 import sys
 import tempfile
@@ -20,7 +20,11 @@ sys.path.insert(1, str(Path(__file__).resolve().parent))
 
 from benchmarks import import_bench, parse_bench, poll_bench  # noqa: E402
 from benchmarks.figures import emit, log  # noqa: E402
-from benchmarks.hass import RecorderJobs, async_start_hass, async_stop_hass  # noqa: E402
+from benchmarks.hass import (  # noqa: E402
+    RecorderJobs,
+    async_start_hass,
+    async_stop_hass,
+)
 from benchmarks.monitor import LoopMonitor  # noqa: E402
 from benchmarks.sims import SimProcess, Size, bench_now  # noqa: E402
 
@@ -52,7 +56,10 @@ async def run(groups: set[str], size: Size) -> None:
     log(f"done in {time.monotonic() - started:.0f} s")
 
 
-async def _with_hass(groups: set[str], sims: SimProcess, now: object, size: Size) -> None:
+async def _with_hass(
+    groups: set[str], sims: SimProcess, now: datetime, size: Size
+) -> None:
+    """Start Home Assistant with a recorder; run the refresh and import groups."""
     monitor = LoopMonitor()
     monitor.install()
     jobs = RecorderJobs()
@@ -62,9 +69,13 @@ async def _with_hass(groups: set[str], sims: SimProcess, now: object, size: Size
         blocks: dict[str, float] = {}
         try:
             if "refresh" in groups:
-                blocks |= await import_bench.first_refreshes(hass, sims, now, size, monitor)  # type: ignore[arg-type]
+                blocks |= await import_bench.first_refreshes(
+                    hass, sims, now, size, monitor
+                )
             if "import" in groups:
-                found = await import_bench.statistics_import(hass, sims, now, size, monitor, jobs)  # type: ignore[arg-type]
+                found = await import_bench.statistics_import(
+                    hass, sims, now, size, monitor, jobs
+                )
                 blocks["statistics_import"] = found["statistics_import"]
                 emit(
                     "loop_block_max.statistics_import",
@@ -76,12 +87,12 @@ async def _with_hass(groups: set[str], sims: SimProcess, now: object, size: Size
                 )
         finally:
             await async_stop_hass(hass)
-    walls = {k: v for k, v in blocks.items() if not k.endswith("_wall")}
-    if walls:
-        worst = max(walls, key=walls.__getitem__)
+    steps = {k: v for k, v in blocks.items() if not k.endswith("_wall")}
+    if steps:
+        worst = max(steps, key=steps.__getitem__)
         emit(
             "loop_block_max",
-            walls[worst] * 1000,
+            steps[worst] * 1000,
             "ms",
             target=import_bench.LOOP_TARGET,
             note=f"max over statistics_import and each provider's first refresh (worst: {worst})",
@@ -98,7 +109,6 @@ def main() -> None:
     args = parser.parse_args()
     groups = set(args.only or GROUPS)
     size = Size(meters=2 if args.quick else 10, quick=args.quick)
-    os.environ.setdefault("PYTHONHASHSEED", "0")
     asyncio.run(run(groups, size))
 
 

@@ -41,8 +41,8 @@ class HistoryDefaults:
 def history_defaults(provider: str) -> HistoryDefaults:
     """Return the spec's history depth, window and overlap (or our fallback)."""
     try:
-        from custom_components.meetdata.api.models import Provider  # noqa: PLC0415
-        from custom_components.meetdata.providers import PROVIDERS as SPECS  # noqa: PLC0415
+        from custom_components.meetdata.api.models import Provider
+        from custom_components.meetdata.providers import PROVIDERS as SPECS
 
         spec = SPECS[Provider(provider)]
     except (ImportError, KeyError):
@@ -63,10 +63,7 @@ def build_client(
 ) -> Any:
     """Return a client of ``provider`` for the simulated ``account`` at ``url``."""
     if provider == "kenter":
-        from custom_components.meetdata.api.kenter import (  # noqa: PLC0415
-            KenterClient,
-            KenterConnection,
-        )
+        from custom_components.meetdata.api.kenter import KenterClient, KenterConnection
 
         sims = {
             "kenter_poll": kenter_connections(size_meters),
@@ -79,8 +76,8 @@ def build_client(
             base_url=url,
         )
     if provider == "cemm":
-        from custom_components.meetdata.api.cemm import CemmClient  # noqa: PLC0415
-        from tests.simulators.cemm import DEMO_API_KEY  # noqa: PLC0415
+        from custom_components.meetdata.api.cemm import CemmClient
+        from tests.simulators.cemm import DEMO_API_KEY
 
         return CemmClient(
             session,
@@ -91,15 +88,13 @@ def build_client(
             clock=lambda: now,
         )
     if provider == "wattworx":
-        from custom_components.meetdata.api.wattworx import (  # noqa: PLC0415
-            WattworxClient,
-        )
-        from tests.simulators.wattworx import DEMO_KEY  # noqa: PLC0415
+        from custom_components.meetdata.api.wattworx import WattworxClient
+        from tests.simulators.wattworx import DEMO_KEY
 
         return WattworxClient(session, DEMO_KEY, base_url=f"{url}/api/v1/")
     if provider == "dtl":
-        from custom_components.meetdata.api.dtl import DtlClient  # noqa: PLC0415
-        from tests.simulators import dtl  # noqa: PLC0415
+        from custom_components.meetdata.api.dtl import DtlClient
+        from tests.simulators import dtl
 
         customers = (
             [customer for customer, _ in dtl_meters(size_meters)]
@@ -108,10 +103,8 @@ def build_client(
         )
         return DtlClient(session, url, dtl.DEMO_USERNAME, dtl.DEMO_PASSWORD, customers)
     if provider == "fluvius":
-        from custom_components.meetdata.api.fluvius import (  # noqa: PLC0415
-            FluviusClient,
-        )
-        from tests.simulators import fluvius as fl  # noqa: PLC0415
+        from custom_components.meetdata.api.fluvius import FluviusClient
+        from tests.simulators import fluvius as fl
 
         client = FluviusClient(
             session,

@@ -61,7 +61,7 @@ def emit(
         line["met"] = target.met(value, ratio)
     if note:
         line["note"] = note
-    print(json.dumps(line, ensure_ascii=False), flush=True)  # noqa: T201
+    print(json.dumps(line, ensure_ascii=False), flush=True)
     return line
 
 
@@ -76,7 +76,7 @@ _START = time.monotonic()
 
 def log(message: str) -> None:
     """Write a progress line to stderr."""
-    print(f"[{time.monotonic() - _START:7.1f}s] {message}", file=sys.stderr, flush=True)  # noqa: T201
+    print(f"[{time.monotonic() - _START:7.1f}s] {message}", file=sys.stderr, flush=True)
 
 
 def median(values: list[float]) -> float:

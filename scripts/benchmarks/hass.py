@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+import contextlib
 from dataclasses import dataclass, field
 import logging
 from pathlib import Path
@@ -18,7 +19,7 @@ import time
 from typing import Any
 
 from homeassistant import config_entries, loader
-from homeassistant.components.recorder import get_instance, tasks as recorder_tasks
+from homeassistant.components.recorder import tasks as recorder_tasks
 from homeassistant.components.recorder.models import StatisticData
 from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.helpers import (
@@ -32,6 +33,7 @@ from homeassistant.helpers import (
     label_registry,
     recorder as recorder_helper,
 )
+from homeassistant.helpers.recorder import get_instance
 from homeassistant.setup import async_setup_component
 
 
@@ -108,7 +110,7 @@ class RecorderJobs:
         original = recorder_tasks.ImportStatisticsTask.run
         log = self
 
-        import os  # noqa: PLC0415
+        import os
 
         profiles: dict[str, Any] = {}
         self.profiles = profiles
@@ -118,7 +120,7 @@ class RecorderJobs:
             start, cpu0 = time.perf_counter(), time.thread_time()
             try:
                 if profile:
-                    import cProfile  # noqa: PLC0415
+                    import cProfile
 
                     prof = profiles.setdefault(
                         task.metadata["statistic_id"], cProfile.Profile()
@@ -145,7 +147,7 @@ class RecorderJobs:
                         )
                     )
 
-        recorder_tasks.ImportStatisticsTask.run = run  # type: ignore[method-assign]
+        recorder_tasks.ImportStatisticsTask.run = run  # type: ignore[method-assign,assignment]
 
     def of(self, statistic_ids: Iterable[str]) -> list[Job]:
         """Return the jobs that wrote these statistics."""
@@ -195,17 +197,15 @@ class QueueProbe:
         """Stop probing, wait for the last probe; return the longest wait (s)."""
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
         await async_recorder_idle(self._hass)
         return max(self.waits, default=0.0)
 
 
 def hourly_rows(hours: dict[int, float]) -> list[StatisticData]:
     """Return hourly state/sum rows (a running sum) from {epoch hour: amount}."""
-    from datetime import UTC, datetime  # noqa: PLC0415
+    from datetime import UTC, datetime
 
     rows: list[StatisticData] = []
     total = 0.0

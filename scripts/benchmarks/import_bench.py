@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 import gc
 import time
@@ -12,18 +13,55 @@ import aiohttp
 from homeassistant.core import HomeAssistant
 
 from .clients import PROVIDERS, build_client, history_defaults
-from .figures import Target, emit, log, skipped
-from .hass import QueueProbe, RecorderJobs, async_recorder_idle, hourly_rows
+from .figures import Target, emit, log, median, skipped
+from .hass import Job, QueueProbe, RecorderJobs, async_recorder_idle, hourly_rows
 from .monitor import LoopMonitor
 from .sims import SimProcess, Size, kenter_import_connections
 
 LOOP_TARGET = Target("value", 20, "ms")
+#: Rounds of (bare, ours, ours, bare) in a full run.
+IMPORT_ROUNDS = 3
+
+
+@dataclass(slots=True)
+class Run:
+    """One import: elapsed and process CPU seconds, rows, recorder jobs."""
+
+    seconds: float
+    cpu: float
+    rows: int
+    wait: float = 0.0
+    jobs: list[Job] = field(default_factory=list)
+    loop_cpu: float = 0.0
+    loop_wall: float = 0.0
+
+    def text(self) -> str:
+        """Describe the run for the log."""
+        return (
+            f"{self.seconds:.1f} s, CPU {self.cpu:.1f} s, {self.rows} rows in "
+            f"{len(self.jobs)} jobs (recorder CPU {sum(j.cpu for j in self.jobs):.1f} s)"
+        )
+
+
+def _runs(runs: list[Run]) -> str:
+    """Return the CPU seconds of each run, for the note."""
+    return "/".join(f"{run.cpu:.1f}" for run in runs)
+
+
+def _profiles(jobs: RecorderJobs) -> None:
+    """Print the recorder profiles (BENCH_PROFILE_RECORDER=1) to stderr."""
+    import pstats
+    import sys
+
+    for stat, prof in jobs.profiles.items():
+        print(f"--- recorder profile {stat}", file=sys.stderr)
+        pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(25)
 
 
 def _source_rows(now: datetime, start: datetime, meter_code: str) -> list[Any]:
     """Return the hourly rows of a meter's LVR source, precomputed (not timed)."""
-    from custom_components.meetdata.statistics import hourly_amounts  # noqa: PLC0415
-    from tests.simulators.kenter import KenterSimulator  # noqa: PLC0415
+    from custom_components.meetdata.statistics import hourly_amounts
+    from tests.simulators.kenter import KenterSimulator
 
     sim = KenterSimulator(kenter_import_connections(), now=now)
     intervals = sim.source_intervals(meter_code, "LVR", start, now)
@@ -46,62 +84,50 @@ async def statistics_import(
     of the same hourly rows, precomputed, until committed.
     Returns the loop-block figures for the overall loop_block_max.
     """
-    from homeassistant.components.recorder.models import (  # noqa: PLC0415
-        StatisticMeanType,
-    )
-    from homeassistant.components.recorder.statistics import (  # noqa: PLC0415
+    from homeassistant.components.recorder.models import StatisticMeanType
+    from homeassistant.components.recorder.statistics import (
         async_add_external_statistics,
     )
 
-    from custom_components.meetdata.api.models import Quantity  # noqa: PLC0415
-    from custom_components.meetdata.statistics import (  # noqa: PLC0415
-        StatisticsImporter,
-        statistic_id,
-    )
+    from custom_components.meetdata.api.models import Quantity
+    from custom_components.meetdata.statistics import StatisticsImporter, statistic_id
 
     days = 3 if size.quick else 3 * 365 + 1
     start = now - timedelta(days=days)
-    conn_a, conn_b = kenter_import_connections()
-    code_a = conn_a.meters[0].code
-    rows = _source_rows(now, start, code_a)
-    log(f"statistics_import: {days} days, {len(rows)} hourly rows precomputed")
+    *conn_ours, conn_b = kenter_import_connections()
+    rounds = 1 if size.quick else IMPORT_ROUNDS
+    codes = [conn.meters[0].code for conn in conn_ours[: 2 * rounds]]
+    from custom_components.meetdata.statistics import _SUPPORTS_UNIT_CLASS
 
-    # Bare: one call with every row, then wait until the recorder ran it.
-    bare_id = "meetdata:bench_bare_energy_import"
-    metadata: Any = {
-        "mean_type": StatisticMeanType.NONE,
-        "has_sum": True,
-        "name": "bench bare",
-        "source": "meetdata",
-        "statistic_id": bare_id,
-        "unit_of_measurement": "kWh",
-    }
-    from custom_components.meetdata.statistics import (  # noqa: PLC0415
-        _SUPPORTS_UNIT_CLASS,
-    )
-
-    if _SUPPORTS_UNIT_CLASS:
-        metadata["unit_class"] = "energy"
     probe = QueueProbe(hass)
-    gc.collect()
-    probe.start()
-    t0, c0 = time.perf_counter(), time.process_time()
-    async_add_external_statistics(hass, metadata, rows)
-    await async_recorder_idle(hass)
-    bare_seconds = time.perf_counter() - t0
-    bare_cpu = time.process_time() - c0
-    bare_wait = await probe.stop()
-    bare_jobs = jobs.of([bare_id])
-    bare_job_max = max(job.seconds for job in bare_jobs)
-    log(f"bare: {bare_seconds:.1f} s, CPU {bare_cpu:.1f} s, {len(bare_jobs)} job(s)")
 
-    # Ours.
-    async with aiohttp.ClientSession() as session:
-        url = sims.urls["kenter_import"]
-        client = build_client("kenter", "kenter_import", session, url, now, 1)
-        meters = {m.serial: m for m in await client.async_get_meters()}
-        meter = meters[code_a]
-        ours_id = statistic_id(meter, Quantity.ENERGY_IMPORT)
+    async def bare(index: int, meter_code: str) -> Run:
+        """One async_add_external_statistics of precomputed rows, until committed."""
+        rows = _source_rows(now, start, meter_code)
+        stat_id = f"meetdata:bench_bare_{index}_energy_import"
+        metadata: Any = {
+            "mean_type": StatisticMeanType.NONE,
+            "has_sum": True,
+            "name": f"bench bare {index}",
+            "source": "meetdata",
+            "statistic_id": stat_id,
+            "unit_of_measurement": "kWh",
+        }
+        if _SUPPORTS_UNIT_CLASS:
+            metadata["unit_class"] = "energy"
+        gc.collect()
+        probe.start()
+        t0, c0 = time.perf_counter(), time.process_time()
+        async_add_external_statistics(hass, metadata, rows)
+        await async_recorder_idle(hass)
+        run = Run(time.perf_counter() - t0, time.process_time() - c0, len(rows))
+        run.wait = await probe.stop()
+        run.jobs = jobs.of([stat_id])
+        log(f"bare {index}: {run.text()}")
+        return run
+
+    async def ours(meter: Any) -> Run:
+        """Our importer, fed over HTTP, until the recorder committed every row."""
         importer = StatisticsImporter(hass, client)
         gc.collect()
         probe.start()
@@ -116,69 +142,108 @@ async def statistics_import(
         )
         monitor.stop()
         await async_recorder_idle(hass)
-        ours_seconds = time.perf_counter() - t0
-        ours_cpu = time.process_time() - c0
-        ours_wait = await probe.stop()
-        ours_jobs = jobs.of([ours_id])
+        run = Run(
+            time.perf_counter() - t0, time.process_time() - c0, importer.rows_written
+        )
+        run.wait = await probe.stop()
+        run.jobs = jobs.of([statistic_id(meter, Quantity.ENERGY_IMPORT)])
+        run.loop_cpu, run.loop_wall = monitor.max_cpu, monitor.max_wall
         log(
-            f"ours: {ours_seconds:.1f} s, CPU {ours_cpu:.1f} s, {importer.rows_written} rows in "
-            f"{len(ours_jobs)} jobs (recorder CPU {sum(j.cpu for j in ours_jobs):.1f} s, "
-            f"bare job {sum(j.cpu for j in bare_jobs):.1f} s); loop steps {monitor.steps}"
+            f"ours {meter.serial}: {run.text()}; {monitor.steps} loop steps, "
+            f"loop CPU {monitor.total_cpu:.2f} s"
         )
         for step in monitor.top():
-            log(f"  slow step {step.wall * 1000:.1f} ms (cpu {step.cpu * 1000:.1f}): {step.what}")
-        if jobs.profiles:
-            import pstats  # noqa: PLC0415
-            import sys  # noqa: PLC0415
+            log(
+                f"  slow step {step.wall * 1000:.1f} ms (cpu {step.cpu * 1000:.1f}): {step.what}"
+            )
+        return run
 
-            for stat, prof in jobs.profiles.items():
-                print(f"--- recorder profile {stat}", file=sys.stderr)  # noqa: T201
-                pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(25)
-        loop_cpu = monitor.max_cpu
-        loop_wall = monitor.max_wall
+    async with aiohttp.ClientSession() as session:
+        client = build_client(
+            "kenter", "kenter_import", session, sims.urls["kenter_import"], now, 1
+        )
+        meters = {m.serial: m for m in await client.async_get_meters()}
+        # A dry run of the importer's requests fills the simulator's answer cache.
+        from custom_components.meetdata.statistics import _hour_of, _utc
 
+        for code in codes:
+            cursor = _utc(_hour_of(start))
+            while cursor < now:
+                stop = min(cursor + timedelta(days=31), now)
+                await client.async_get_history(meters[code], cursor, stop)
+                cursor = stop
+        log("statistics_import: simulator answers cached")
+        # A B B A, B A A B, ...: a machine getting busier or quieter weighs on
+        # both alike; the medians drop a run that a neighbour on the host spoiled.
+        bare_runs: list[Run] = []
+        ours_runs: list[Run] = []
+        for index, (first, second) in enumerate(
+            zip(codes[::2], codes[1::2], strict=True)
+        ):
+            if index % 2 == 0:
+                bare_runs.append(await bare(len(bare_runs) + 1, first))
+                ours_runs.append(await ours(meters[first]))
+                ours_runs.append(await ours(meters[second]))
+                bare_runs.append(await bare(len(bare_runs) + 1, second))
+            else:
+                ours_runs.append(await ours(meters[first]))
+                bare_runs.append(await bare(len(bare_runs) + 1, first))
+                bare_runs.append(await bare(len(bare_runs) + 1, second))
+                ours_runs.append(await ours(meters[second]))
+        runs = len(ours_runs)
+        _profiles(jobs)
+        rows = bare_runs[0].rows
+        ours_jobs = [job for r in ours_runs for job in r.jobs]
+        recorder_ours = median([sum(j.cpu for j in r.jobs) for r in ours_runs])
+        recorder_bare = median([sum(j.cpu for j in r.jobs) for r in bare_runs])
         emit(
             "statistics_import",
-            ours_cpu,
+            median([r.cpu for r in ours_runs]),
             "s",
-            baseline=bare_cpu,
+            baseline=median([r.cpu for r in bare_runs]),
             target=Target("ratio", 1.2),
-            note=f"process CPU time: {days} days of 15-min LVR ({len(rows)} hours) "
-            "through StatisticsImporter.async_import_meter fed by the Kenter client "
-            "over HTTP (31-day windows, parse included) until committed; baseline: "
-            "one async_add_external_statistics of the same rows, precomputed",
+            note=f"process CPU time per import: {days} days of 15-min LVR "
+            f"({rows} hours) through StatisticsImporter.async_import_meter fed by "
+            "the Kenter client over HTTP (31-day windows, parse included; the "
+            "simulator's answers cached by a dry run) until committed; baseline: "
+            "one async_add_external_statistics of the same rows, precomputed; "
+            f"median of {runs} runs each, interleaved; of which recorder thread "
+            f"{recorder_ours:.1f} s ours vs {recorder_bare:.1f} s bare; all runs "
+            f"ours {_runs(ours_runs)}, bare {_runs(bare_runs)}",
         )
         emit(
             "statistics_import.wall",
-            ours_seconds,
+            median([r.seconds for r in ours_runs]),
             "s",
-            baseline=bare_seconds,
+            baseline=median([r.seconds for r in bare_runs]),
             target=Target("ratio", 1.2),
-            note="the same, elapsed time (includes waiting for the simulator's "
-            "answers and for a CPU on a loaded machine)",
+            note="the same, elapsed time (includes waiting for a CPU on a "
+            "loaded machine)",
         )
         emit(
             "statistics_import.recorder_job_max",
             max((job.seconds for job in ours_jobs), default=0.0),
             "s",
-            baseline=bare_job_max,
+            baseline=max(job.seconds for r in bare_runs for job in r.jobs),
             target=Target("value", 1, "s"),
-            note=f"longest ImportStatisticsTask of ours ({len(ours_jobs)} jobs, "
-            f"{max((j.rows for j in ours_jobs), default=0)} rows max, longest "
-            f"recorder-thread CPU {max((j.cpu for j in ours_jobs), default=0.0):.2f} s); "
+            note=f"longest ImportStatisticsTask of ours ({len(ours_jobs) // runs} jobs "
+            f"per import, {max((j.rows for j in ours_jobs), default=0)} rows max, "
+            f"longest recorder-thread CPU {max((j.cpu for j in ours_jobs), default=0.0):.2f} s); "
             "baseline: the bare single job",
         )
         emit(
             "statistics_import.recorder_wait_max",
-            ours_wait,
+            max(r.wait for r in ours_runs),
             "s",
-            baseline=bare_wait,
+            baseline=max(r.wait for r in bare_runs),
             target=Target("value", 1, "s"),
             note="longest wait of a task queued on the recorder during the import "
-            "(what a state write would wait); target ours, from the 1 s job limit",
+            "(what a state write would wait); a target of ours, from the 1 s job limit",
         )
+        loop_cpu = max(r.loop_cpu for r in ours_runs)
+        loop_wall = max(r.loop_wall for r in ours_runs)
 
-        # Memory: the same import of the second meter under tracemalloc.
+        # Memory: the same import of a third meter under tracemalloc.
         meter_b = meters[conn_b.meters[0].code]
         importer = StatisticsImporter(hass, client)
         gc.collect()
@@ -208,18 +273,22 @@ async def statistics_import(
         baseline=rows_mem / 2**20,
         target=Target("value", 64, "MB"),
         note="tracemalloc peak (all threads, recorder included) during the same "
-        "import of a second meter; baseline: memory of the precomputed hourly "
-        "rows (and their source intervals) alone",
+        "import of a third meter; baseline: what the bare import's precomputed "
+        "hourly rows alone hold",
     )
     return {"statistics_import": loop_cpu, "statistics_import_wall": loop_wall}
 
 
 async def first_refreshes(
-    hass: HomeAssistant, sims: SimProcess, now: datetime, size: Size, monitor: LoopMonitor
+    hass: HomeAssistant,
+    sims: SimProcess,
+    now: datetime,
+    size: Size,
+    monitor: LoopMonitor,
 ) -> dict[str, float]:
-    """A first refresh of each provider's demo account: meters, latest, one history window."""
-    from custom_components.meetdata.api.models import MeterKind  # noqa: PLC0415
-    from custom_components.meetdata.statistics import StatisticsImporter  # noqa: PLC0415
+    """Refresh each provider's demo account once: meters, latest, one history window."""
+    from custom_components.meetdata.api.models import MeterKind
+    from custom_components.meetdata.statistics import StatisticsImporter
 
     results: dict[str, float] = {}
     async with aiohttp.ClientSession() as session:
@@ -227,9 +296,13 @@ async def first_refreshes(
             name = f"loop_block_max.{provider}"
             account = f"{provider}_refresh"
             try:
-                client = build_client(provider, account, session, sims.urls[account], now, 1)
+                client = build_client(
+                    provider, account, session, sims.urls[account], now, 1
+                )
             except ImportError as err:
-                skipped(name, "ms", f"{provider} client not importable ({err})", LOOP_TARGET)
+                skipped(
+                    name, "ms", f"{provider} client not importable ({err})", LOOP_TARGET
+                )
                 continue
             defaults = history_defaults(provider)
             depth = min(timedelta(days=defaults.days), defaults.window)
@@ -261,7 +334,9 @@ async def first_refreshes(
                 f"{importer.rows_written} rows, {monitor.steps} steps"
             )
             for step in monitor.top():
-                log(f"  slow step {step.wall * 1000:.1f} ms (cpu {step.cpu * 1000:.1f}): {step.what}")
+                log(
+                    f"  slow step {step.wall * 1000:.1f} ms (cpu {step.cpu * 1000:.1f}): {step.what}"
+                )
             results[provider] = monitor.max_cpu
             results[f"{provider}_wall"] = monitor.max_wall
             emit(

@@ -21,14 +21,16 @@ def _describe(handle: asyncio.Handle) -> str:
     callback = getattr(handle, "_callback", None)
     task = getattr(callback, "__self__", None)
     if isinstance(task, asyncio.Task):
-        names = []
+        names: list[str] = []
         coro: Any = task.get_coro()
         while coro is not None and len(names) < 12:
             code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
             if code is None:
                 break
             names.append(code.co_qualname)
-            coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+            coro = getattr(coro, "cr_await", None) or getattr(
+                coro, "gi_yieldfrom", None
+            )
         return "task " + " > ".join(names)
     return repr(handle)[:200]
 
@@ -55,6 +57,7 @@ class LoopMonitor:
     active: bool = False
     max_wall: float = 0.0
     max_cpu: float = 0.0
+    total_cpu: float = 0.0
     steps: int = 0
     slow: list[Step] = field(default_factory=list)
 
@@ -74,19 +77,19 @@ class LoopMonitor:
             wall = perf() - t0
             used = thread_time() - cpu0
             monitor.steps += 1
-            if wall > monitor.max_wall:
-                monitor.max_wall = wall
-            if used > monitor.max_cpu:
-                monitor.max_cpu = used
+            monitor.total_cpu += used
+            monitor.max_wall = max(monitor.max_wall, wall)
+            monitor.max_cpu = max(monitor.max_cpu, used)
             if wall >= monitor.threshold or used >= monitor.threshold:
                 monitor.slow.append(Step(wall, used, _describe(handle)))
 
-        asyncio.events.Handle._run = _run  # type: ignore[method-assign]  # noqa: SLF001
+        asyncio.events.Handle._run = _run  # type: ignore[method-assign,assignment]  # noqa: SLF001
 
     def start(self) -> None:
         """Start a measurement window."""
         self.max_wall = 0.0
         self.max_cpu = 0.0
+        self.total_cpu = 0.0
         self.steps = 0
         self.slow = []
         self.active = True
@@ -119,8 +122,8 @@ class Recorder:
         self.active = False
         self.exchanges: list[Exchange] = []
         self.trace = aiohttp.TraceConfig()
-        self.trace.on_request_headers_sent.append(self._headers)
-        self.trace.on_request_chunk_sent.append(self._chunk)
+        self.trace.on_request_headers_sent.append(self._headers)  # type: ignore[arg-type]
+        self.trace.on_request_chunk_sent.append(self._chunk)  # type: ignore[arg-type]
 
     async def _headers(
         self,

@@ -31,14 +31,12 @@ def _time_pair(
 
 def kenter_parse(now: datetime, size: Size) -> None:
     """Our getMeterData decoder vs lxml.etree.fromstring + iterating measureValue."""
-    from lxml import etree  # noqa: PLC0415
+    from lxml import etree
 
-    from custom_components.meetdata.api.kenter.codec import load_codec  # noqa: PLC0415
-    from custom_components.meetdata.api.kenter.const import OP_METER_DATA  # noqa: PLC0415
-    from custom_components.meetdata.api.kenter.client import (  # noqa: PLC0415
-        format_timestamp,
-    )
-    from tests.simulators.kenter import KenterSimulator  # noqa: PLC0415
+    from custom_components.meetdata.api.kenter.client import format_timestamp
+    from custom_components.meetdata.api.kenter.codec import load_codec
+    from custom_components.meetdata.api.kenter.const import OP_METER_DATA
+    from tests.simulators.kenter import KenterSimulator
 
     days = 2 if size.quick else 31
     conn = kenter_connections(1)[0]
@@ -65,7 +63,7 @@ def kenter_parse(now: datetime, size: Size) -> None:
         return codec.decode_meter_data(body, start, end)
 
     def bare() -> int:
-        root = etree.fromstring(body)  # noqa: S320 - our own simulator's bytes
+        root = etree.fromstring(body)
         return sum(1 for _ in root.iter("measureValue"))
 
     mine, base = _time_pair(ours, bare, 2 if size.quick else 15)
@@ -84,15 +82,12 @@ def kenter_parse(now: datetime, size: Size) -> None:
 def fluvius_parse(now: datetime, size: Size) -> None:
     """Our GET Energy decoder (to interval series) vs orjson.loads of the same bytes."""
     try:
-        from custom_components.meetdata.api.fluvius import (  # noqa: PLC0415
-            Granularity,
-            parse_energy,
-        )
-        from tests.simulators.fluvius import FluviusSimulator, SimMandate  # noqa: PLC0415
+        from custom_components.meetdata.api.fluvius import Granularity, parse_energy
+        from tests.simulators.fluvius import FluviusSimulator, SimMandate
     except ImportError as err:
         skipped("fluvius_parse", "ms", f"Fluvius client not importable ({err})")
         return
-    import orjson  # noqa: PLC0415
+    import orjson
 
     days = 2 if size.quick else 185
     ean = fluvius_eans(1)[0]

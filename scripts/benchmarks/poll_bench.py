@@ -47,7 +47,9 @@ async def _kenter_requests(
     if reason := _import_error("kenter"):
         skipped(name, "requests", reason, Target("value", 1))
         return
-    client = build_client("kenter", "kenter_poll", session, sims.urls["kenter_poll"], now, size.meters)
+    client = build_client(
+        "kenter", "kenter_poll", session, sims.urls["kenter_poll"], now, size.meters
+    )
     meters = await client.async_get_meters()
     sims.reset("kenter_poll")
     await client.async_get_latest(meters)
@@ -117,7 +119,9 @@ async def _plain_requests(
     if reason := _import_error(provider):
         skipped(name, "requests", reason)
         return
-    client = build_client(provider, account, session, sims.urls[account], now, size.meters)
+    client = build_client(
+        provider, account, session, sims.urls[account], now, size.meters
+    )
     meters = await client.async_get_meters()
     polled = [m for m in meters if _polled(m)]
     await client.async_get_latest(polled)
@@ -136,7 +140,7 @@ async def _plain_requests(
 
 def _polled(meter: Any) -> bool:
     """Return whether a meter has readings (not a gateway/client node)."""
-    from custom_components.meetdata.api.models import MeterKind  # noqa: PLC0415
+    from custom_components.meetdata.api.models import MeterKind
 
     return meter.kind is not MeterKind.GATEWAY
 
@@ -144,13 +148,18 @@ def _polled(meter: Any) -> bool:
 async def _fluvius_backfill(
     sims: SimProcess, session: aiohttp.ClientSession, now: datetime, size: Size
 ) -> None:
-    """A 3-year quarter-hour backfill of one EAN, in the importer's windows."""
+    """Backfill three years of one EAN at quarter-hour detail, in importer windows."""
     name = "requests_per_poll.fluvius_backfill"
     if reason := _import_error("fluvius"):
         skipped(name, "requests", reason, Target("value", 7))
-        skipped("requests_per_poll.fluvius_backfill_token", "requests", reason, Target("value", 1))
+        skipped(
+            "requests_per_poll.fluvius_backfill_token",
+            "requests",
+            reason,
+            Target("value", 1),
+        )
         return
-    from custom_components.meetdata.statistics import _hour_of, _utc  # noqa: PLC0415
+    from custom_components.meetdata.statistics import _hour_of, _utc
 
     url = sims.urls["fluvius_backfill"]
     meters = await build_client(
@@ -163,7 +172,9 @@ async def _fluvius_backfill(
     client = build_client("fluvius", "fluvius_backfill", session, url, now, 1)
     sims.reset("fluvius_backfill")
     # The importer's windows (StatisticsImporter.async_import_period).
-    start = _utc(_hour_of(max(now - depth, client.earliest_history(meter) or now - depth)))
+    start = _utc(
+        _hour_of(max(now - depth, client.earliest_history(meter) or now - depth))
+    )
     intervals = 0
     window_start = start
     while window_start < now:
@@ -204,7 +215,9 @@ async def poll_cpu(sims: SimProcess, now: datetime, size: Size) -> None:
                 skipped(name, "ms", reason, Target("ratio", 3))
                 continue
             account = f"{provider}_poll"
-            client = build_client(provider, account, session, sims.urls[account], now, size.meters)
+            client = build_client(
+                provider, account, session, sims.urls[account], now, size.meters
+            )
             meters = [m for m in await client.async_get_meters() if _polled(m)]
             for _ in range(2):  # steady state: codecs loaded, caches warm
                 await client.async_get_latest(meters)
@@ -221,7 +234,9 @@ async def poll_cpu(sims: SimProcess, now: datetime, size: Size) -> None:
                 start = cpu()
                 await replay(session, exchanges)
                 bare.append(cpu() - start)
-            log(f"{name}: {len(exchanges)} requests, ours {median(ours) * 1000:.2f} ms, bare {median(bare) * 1000:.2f} ms")
+            log(
+                f"{name}: {len(exchanges)} requests, ours {median(ours) * 1000:.2f} ms, bare {median(bare) * 1000:.2f} ms"
+            )
             emit(
                 name,
                 median(ours) * 1000,
