@@ -29,6 +29,7 @@ from .coordinator import (
 from .entity import device_info
 from .error_keys import error_key
 from .providers import get_spec
+from .repairs import async_clear_entry_issues
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [Platform.SENSOR]
@@ -119,3 +120,8 @@ async def _async_options_updated(
 async def async_unload_entry(hass: HomeAssistant, entry: MeetdataConfigEntry) -> bool:
     """Unload the entry's platforms."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: MeetdataConfigEntry) -> None:
+    """Forget the repair issues of a deleted entry (its statistics stay)."""
+    async_clear_entry_issues(hass, entry.entry_id)

@@ -40,3 +40,12 @@ def async_clear_meter_issue(
 ) -> None:
     """Remove the repair issue of ``kind`` about one meter, if raised."""
     ir.async_delete_issue(hass, DOMAIN, _issue_id(entry, kind, meter))
+
+
+@callback
+def async_clear_entry_issues(hass: HomeAssistant, entry_id: str) -> None:
+    """Remove every repair issue raised for one config entry."""
+    prefix = f"{entry_id}_"
+    for domain, issue_id in list(ir.async_get(hass).issues):
+        if domain == DOMAIN and issue_id.startswith(prefix):
+            ir.async_delete_issue(hass, DOMAIN, issue_id)

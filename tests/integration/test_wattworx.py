@@ -575,3 +575,18 @@ async def test_key_never_in_diagnostics_or_logs(
 
     assert "Server saw key" in caplog.text
     assert DEMO_KEY not in caplog.text
+
+
+async def test_deleting_the_entry_removes_its_issues(
+    hass: HomeAssistant,
+    loaded_wattworx: MockConfigEntry,
+) -> None:
+    """Repairs shows nothing of an account once its entry is deleted."""
+    assert _issue(hass, loaded_wattworx, EAN_PENDING) is not None
+    await hass.config_entries.async_remove(loaded_wattworx.entry_id)
+    await hass.async_block_till_done()
+    assert not [
+        issue_id
+        for domain, issue_id in ir.async_get(hass).issues
+        if domain == DOMAIN
+    ]
