@@ -104,3 +104,69 @@ def test_services_are_translated() -> None:
             for field in spec.get("fields", {}):
                 assert translated[service]["fields"][field]["name"], (language, field)
             assert service in icons
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    """Return (width, height) of a PNG with an alpha channel (from its IHDR)."""
+    head = path.read_bytes()[:26]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", f"{path.name} is not a PNG"
+    assert head[12:16] == b"IHDR", f"{path.name} has no IHDR first"
+    assert head[25] in (4, 6), f"{path.name} has no transparency"
+    return int.from_bytes(head[16:20]), int.from_bytes(head[20:24])
+
+
+def test_brand_images() -> None:
+    """Icons are square 256/512 px PNGs; logos follow the brands repository's rules."""
+    brand = INTEGRATION / "brand"
+    assert _png_size(brand / "icon.png") == (256, 256)
+    assert _png_size(brand / "icon@2x.png") == (512, 512)
+    width, height = _png_size(brand / "logo.png")
+    assert 128 <= min(width, height) <= 256
+    if (brand / "logo@2x.png").exists():
+        width2, height2 = _png_size(brand / "logo@2x.png")
+        assert (width2, height2) == (2 * width, 2 * height)
+
+
+MDI = re.compile(r"mdi:[a-z0-9]+(-[a-z0-9]+)*")
+
+
+def test_icons_match_strings_and_services() -> None:
+    """Every icon is an mdi: name of a translated entity (or state) or a service."""
+    icons = _load("icons.json")
+    strings = _load("strings.json")
+    sensors = strings["entity"]["sensor"]
+    for key, spec in icons["entity"]["sensor"].items():
+        assert key in sensors, f"icon for untranslated sensor {key}"
+        assert MDI.fullmatch(spec["default"]), key
+        for state, icon in spec.get("state", {}).items():
+            assert state in sensors[key].get("state", {}), f"{key}: state {state}"
+            assert MDI.fullmatch(icon), (key, state)
+    services = yaml.safe_load(
+        (INTEGRATION / "services.yaml").read_text(encoding="utf-8")
+    )
+    assert set(icons["services"]) == set(services)
+    for service, spec in icons["services"].items():
+        assert MDI.fullmatch(spec["service"]), service
+
+
+def test_readme_images_are_absolute_and_exist() -> None:
+    """HACS shows the README outside GitHub: images need absolute URLs of our files."""
+    manifest = _load("manifest.json")
+    repo = manifest["documentation"].removeprefix("https://github.com/")
+    prefix = f"https://raw.githubusercontent.com/{repo}/main/"
+    for readme in ("README.md", "README.nl.md"):
+        text = (ROOT / readme).read_text(encoding="utf-8")
+        images = re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", text)
+        assert images, readme
+        for url in images:
+            assert url.startswith(prefix), (readme, url)
+            assert (ROOT / url.removeprefix(prefix)).is_file(), (readme, url)
+
+
+def test_translations_have_no_markup() -> None:
+    """The frontend formats strings as ICU messages: "<word>" is an unclosed tag."""
+    for language in ("en", "nl"):
+        text = (INTEGRATION / "translations" / f"{language}.json").read_text(
+            encoding="utf-8"
+        )
+        assert not re.findall(r"<[A-Za-z_/][^>]*>", text), language
