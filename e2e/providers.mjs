@@ -8,7 +8,9 @@
 //
 // A row may set:
 //   forms(data)   the forms to submit, in order: [{field: value}]; booleans tick/untick a
-//                 toggle, other values are typed; default [data]
+//                 toggle, {option, selector} picks the option of a list selector by its
+//                 translated label (selector.<selector>.options.<option>), other values
+//                 are typed; default [data]
 //   wrong(forms)  the first form with a wrong credential; default: spoil a secret field
 //   error         the translation key (or keys: any of them) of the error the wrong
 //                 credential shows, on a field or the form; default "invalid_auth"
@@ -30,7 +32,14 @@ export const FLOWS = {
         ...(conn.meter_code ? { meter_code: conn.meter_code } : {}),
         add_another: i < all.length - 1,
       })),
-    error: "invalid_auth_ean",
+    // The first demo EAN-code (the document's example) has a wrong check digit, so the
+    // refusal adds "probably mistyped".
+    error: ["invalid_auth_ean", "invalid_auth_typo"],
+  },
+  // The environment is a list of radio buttons.
+  fluvius: {
+    forms: (data) => [{ ...data, environment: { option: data.environment, selector: "fluvius_environment" } }],
+    error: "fluvius_invalid_secret",
   },
 };
 

@@ -82,8 +82,8 @@ SIMULATORS: dict[str, tuple[str, int, str, str, dict[str, Any]]] = {
         },
     ),
 }
-#: Providers the browser tests (e2e/) add through the UI; the others are demo entries only.
-E2E_PROVIDERS = ("cemm",)
+#: Providers the browser tests (e2e/) add through the UI: all of them.
+E2E_PROVIDERS = tuple(SIMULATORS)
 
 CONFIGURATION_YAML = """\
 homeassistant:

@@ -137,6 +137,18 @@ export async function settle(page, timeout = 3_000) {
     .catch(() => {});
 }
 
+/** Wait (up to `timeout` ms) until `locator`'s box stops moving, e.g. in an opening menu. */
+export async function stable(locator, timeout = 5_000) {
+  const end = Date.now() + timeout;
+  let last = null;
+  while (Date.now() < end) {
+    const box = await locator.boundingBox();
+    if (box && last && ["x", "y", "width", "height"].every((k) => Math.abs(box[k] - last[k]) < 0.5)) return;
+    last = box;
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+}
+
 /** Text of a translation with placeholders: its longest literal part (to find it on screen). */
 export function literalPart(text) {
   return text

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { flowOf } from "../providers.mjs";
-import { EN, HA_URL, OWNER, field, launch, literalPart, open, retry, settle, shot, simulatedProviders, step, until, ws } from "../lib/ha.mjs";
+import { EN, HA_URL, OWNER, field, launch, literalPart, open, retry, settle, shot, simulatedProviders, stable, step, until, ws } from "../lib/ha.mjs";
 
 const PROVIDERS = simulatedProviders();
 const FIRST = PROVIDERS[0]?.provider;
@@ -98,6 +98,9 @@ async function entityRows() {
   });
 }
 
+/** A timestamp row shows relative time: "5 seconds ago", "in 3 hours", "Yesterday", "Today". */
+const RELATIVE_TIME = /\d|now|today|yesterday|tomorrow|ago|^in /i;
+
 /** Open a device page and check every entity row shows its name and its current value. */
 async function checkDevicePage({ device, entities }, shotName, doc) {
   const page = state.page;
@@ -115,7 +118,7 @@ async function checkDevicePage({ device, entities }, shotName, doc) {
       seen = (await entityRows()).filter((row) => row.name === name).map((row) => row.value);
       if (!expected || ["unavailable", "unknown"].includes(expected.state)) return false;
       // A timestamp shows relative ("5 seconds ago"); anything else exactly as formatted.
-      return seen.some((value) => (expected.timestamp ? /\d|now/i.test(value) : value === expected.text));
+      return seen.some((value) => (expected.timestamp ? RELATIVE_TIME.test(value) : value === expected.text));
     }, { timeout: 20_000, interval: 500 }).catch((err) => {
       throw new Error(`${err.message}; rows named "${name}" show ${JSON.stringify(seen)}`);
     });
@@ -141,7 +144,12 @@ async function fillForm(provider, values) {
     const label = labels[key];
     assert.ok(label, `no English label for field "${key}" of step "${stepId}"`);
     const input = field(page.locator("dialog-data-entry-flow"), label);
-    if (typeof value === "boolean") {
+    if (value && typeof value === "object" && "option" in value) {
+      const optionLabel = EN.selector?.[value.selector]?.options?.[value.option];
+      assert.ok(optionLabel, `no English label for option "${value.option}" of selector "${value.selector}"`);
+      const radio = page.locator("dialog-data-entry-flow").getByRole("radio", { name: optionLabel, exact: true });
+      if (!(await radio.first().isChecked())) await radio.first().check();
+    } else if (typeof value === "boolean") {
       const toggle = page.locator("dialog-data-entry-flow").getByRole("switch", { name: label }).or(
         page.locator("dialog-data-entry-flow").getByRole("checkbox", { name: label }),
       );
@@ -230,15 +238,20 @@ for (const sim of PROVIDERS) {
           await row.first().locator("ha-md-button-menu, ha-button-menu").first().locator("ha-icon-button").first().click();
           const item = page.getByRole("menuitem", { name: "Delete" }).filter({ visible: true }).first();
           await item.waitFor({ timeout: 5_000 });
+          // A click while the menu still opens lands where the item is not yet.
           await settle(page);
+          await stable(item);
           await item.click({ timeout: 5_000 });
         },
         (timeout) => confirm.waitFor({ timeout }),
         {
-          timeout: 10_000,
+          // The first confirmation dialog loads its code first: on a busy machine that takes a while.
+          timeout: 20_000,
           reset: async () => {
             await shot(page, `${provider}-delete-try-${tries}`).catch(() => {});
             await page.keyboard.press("Escape");
+            await page.getByRole("menuitem", { name: "Delete" }).filter({ visible: true }).first().waitFor({ state: "hidden", timeout: 5_000 }).catch(() => {});
+            await settle(page);
           },
         },
       );
