@@ -586,7 +586,5 @@ async def test_deleting_the_entry_removes_its_issues(
     await hass.config_entries.async_remove(loaded_wattworx.entry_id)
     await hass.async_block_till_done()
     assert not [
-        issue_id
-        for domain, issue_id in ir.async_get(hass).issues
-        if domain == DOMAIN
+        issue_id for domain, issue_id in ir.async_get(hass).issues if domain == DOMAIN
     ]
