@@ -6,6 +6,7 @@ a recorder that never runs our job does not hang the import.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -135,3 +136,46 @@ async def test_recorder_that_never_answers(
     )
     assert importer.write_batch == batch  # nothing measured
     assert len(await _sums(hass)) == 24
+
+
+async def test_first_backfill_reads_nothing_back(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows after the newest stored hour are written without reading rows back."""
+    reads: list[datetime] = []
+    original = stats.statistics_during_period
+
+    def spy(hass: HomeAssistant, start: datetime, *args: Any) -> Any:
+        reads.append(start)
+        return original(hass, start, *args)
+
+    monkeypatch.setattr(stats, "statistics_during_period", spy)
+    importer = stats.StatisticsImporter(hass, FakeClient())
+    await importer.async_import_period(
+        METER, START, START + timedelta(days=4), timedelta(days=1)
+    )
+    assert reads == []
+    # Re-reading the last day merges with (and so reads) what is stored.
+    await importer.async_import_period(
+        METER, START + timedelta(days=3), START + timedelta(days=4), timedelta(days=1)
+    )
+    assert START + timedelta(days=3) in reads
+    sums = await _sums(hass)
+    assert len(sums) == 96
+    assert sums[-1] == pytest.approx(96.0)
+
+
+async def test_overlapping_imports_take_turns(hass: HomeAssistant) -> None:
+    """The schedule and the import_history action at once: no hour counted twice.
+
+    Interleaved, the later import would chain day 1 onto nothing and days 2-3
+    onto that.
+    """
+    importer = stats.StatisticsImporter(hass, FakeClient())
+    day = timedelta(days=1)
+    await asyncio.gather(
+        importer.async_import_period(METER, START, START + 2 * day, day),
+        importer.async_import_period(METER, START + day, START + 4 * day, day),
+    )
+    sums = await _sums(hass)
+    assert sums == pytest.approx([0.25 * 4 * (i + 1) for i in range(96)])

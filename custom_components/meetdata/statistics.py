@@ -53,14 +53,14 @@ if TYPE_CHECKING:
     from homeassistant.components.recorder.core import Recorder
 
 HOUR = 3600
-#: Most rows per recorder job (a fast machine writes them in ~0.2 s).
-WRITE_BATCH = 500
+#: Most rows per recorder job (a fast machine writes them in ~0.4 s).
+WRITE_BATCH = 1000
 #: Rows of the first job of an importer, before the recorder's speed is known.
 FIRST_WRITE_BATCH = 100
 #: Fewest rows per job (a very slow recorder).
 MIN_WRITE_BATCH = 10
 #: What one recorder job of ours should take: well under the 1 s it may.
-WRITE_JOB_SECONDS = 0.2
+WRITE_JOB_SECONDS = 0.35
 #: Give up waiting for the recorder after this long (it may not have started).
 RECORDER_WAIT_TIMEOUT = 300.0
 #: Series longer than this are aggregated in an executor, not in the event loop.
@@ -205,6 +205,9 @@ class _Chain:
 
     hour: int | None = None
     total: float = 0.0
+    #: The newest hour stored before this run (None: none); unknown until primed.
+    stored_last: int | None = None
+    primed: bool = False
 
 
 class StatisticsImporter:
@@ -220,18 +223,24 @@ class StatisticsImporter:
         self.write_batch = FIRST_WRITE_BATCH
         #: Smoothed rows per second of our recorder jobs (None: not measured yet).
         self._write_rate: float | None = None
+        #: One import at a time (the schedule and the import_history action).
+        self._lock = asyncio.Lock()
 
     async def _async_db(self, func: Any, *args: Any) -> Any:
         return await get_instance(self.hass).async_add_executor_job(func, *args)
 
     async def async_last_hour(self, stat_id: str) -> datetime | None:
         """Return the start of the newest stored hour of a statistic."""
+        hour = await self._async_newest_hour(stat_id)
+        return None if hour is None else _utc(hour)
+
+    async def _async_newest_hour(self, stat_id: str) -> int | None:
         rows = await self._async_db(
             get_last_statistics, self.hass, 1, stat_id, False, {"sum"}
         )
         if not rows.get(stat_id):
             return None
-        return _utc(int(rows[stat_id][0]["start"]))
+        return int(rows[stat_id][0]["start"])
 
     async def _async_rows(
         self, stat_id: str, start: int, end: int | None, types: set[StatType]
@@ -351,6 +360,12 @@ class StatisticsImporter:
         ahead saves time but not CPU, and parsing while the recorder writes
         costs both threads (the GIL) ~10 % more CPU.
         """
+        async with self._lock:
+            return await self._async_import_period(meter, start, end, window)
+
+    async def _async_import_period(
+        self, meter: Meter, start: datetime, end: datetime, window: timedelta
+    ) -> dict[str, datetime]:
         start = _utc(_hour_of(start))
         chains: dict[Quantity, _Chain] = {}
         newest: dict[str, datetime] = {}
@@ -405,12 +420,25 @@ class StatisticsImporter:
         )
         if not new and chain.hour is None:
             return
-        stored = {
-            int(row["start"]): (float(row["state"] or 0.0), float(row["sum"] or 0.0))
-            for row in await self._async_rows(stat_id, first, stop, {"state", "sum"})
-        }
+        if not chain.primed:
+            chain.stored_last = await self._async_newest_hour(stat_id)
+            chain.primed = True
+        # Hours after the newest stored one need no read (a first backfill).
+        stored = (
+            {
+                int(row["start"]): (
+                    float(row["state"] or 0.0),
+                    float(row["sum"] or 0.0),
+                )
+                for row in await self._async_rows(
+                    stat_id, first, stop, {"state", "sum"}
+                )
+            }
+            if chain.stored_last is not None and chain.stored_last >= first
+            else {}
+        )
         merged = {h: state for h, (state, _) in stored.items()} | new
-        if chain.hour is None:
+        if chain.hour is None and chain.stored_last is not None:
             chain.total = await self._async_sum_before(stat_id, first)
         rows, chain.total, last = await self._async_compute(
             len(merged), _chain_rows, merged, stored, chain.total
@@ -418,7 +446,11 @@ class StatisticsImporter:
         if last is not None:
             chain.hour = last
         await self._async_write(metadata, rows)
-        if rechain_after:
+        if (
+            rechain_after
+            and chain.stored_last is not None
+            and chain.stored_last >= stop
+        ):
             await self._async_rechain_later(metadata, stop, chain.total)
 
     async def _async_rechain_later(
