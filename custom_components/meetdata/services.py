@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -18,8 +17,8 @@ from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from .const import DOMAIN, MAX_HISTORY_DAYS
-from .coordinator import MeetdataConfigEntry
 from .providers.fluvius_services import async_setup_fluvius_services
+from .providers.service_entry import loaded_entry
 from .providers.wattworx_services import async_setup_wattworx_services
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
@@ -34,26 +33,9 @@ IMPORT_HISTORY_SCHEMA = vol.Schema(
 )
 
 
-def _loaded_entry(hass: HomeAssistant, entry_id: str) -> MeetdataConfigEntry:
-    entry = hass.config_entries.async_get_entry(entry_id)
-    if entry is None or entry.domain != DOMAIN:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="unknown_entry",
-            translation_placeholders={"entry_id": entry_id},
-        )
-    if entry.state is not ConfigEntryState.LOADED:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="entry_not_loaded",
-            translation_placeholders={"entry": entry.title},
-        )
-    return entry
-
-
 async def _async_import_history(call: ServiceCall) -> ServiceResponse:
     """Re-import history of one entry from a date on."""
-    entry = _loaded_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID])
+    entry = loaded_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID])
     start_date: date = call.data[ATTR_START]
     today = dt_util.now().date()
     if start_date > today:

@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -21,7 +20,7 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv
 import voluptuous as vol
 
@@ -30,10 +29,11 @@ from ..api.fluvius import Mandate, MandateStatus, RenewalStatus, decode_sandbox_
 from ..api.fluvius.parse import BRUSSELS
 from ..api.fluvius.paths import LIVE
 from ..api.models import Provider
-from ..const import CONF_PROVIDER, DOMAIN
+from ..const import DOMAIN
 from ..error_keys import error_key
 from .fluvius import CONF_ENVIRONMENT
 from .fluvius_runtime import FluviusRuntime, get_runtime
+from .service_entry import loaded_entry, service_error
 
 SERVICE_CREATE_MOCK_MANDATE = "fluvius_create_mock_mandate"
 
@@ -67,27 +67,16 @@ CREATE_MOCK_MANDATE_SCHEMA = vol.Schema(
 )
 
 
-def _invalid(key: str, **placeholders: str) -> ServiceValidationError:
-    """Return a translated validation error."""
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders=placeholders,
-    )
-
-
 def _sandbox_runtime(hass: HomeAssistant, entry_id: str) -> FluviusRuntime:
     """Return the Fluvius parts of a loaded sandbox entry."""
-    entry = hass.config_entries.async_get_entry(entry_id)
-    if entry is None or entry.domain != DOMAIN:
-        raise _invalid("unknown_entry", entry_id=entry_id)
-    if entry.data.get(CONF_PROVIDER) != Provider.FLUVIUS:
-        raise _invalid("fluvius_not_fluvius", entry=entry.title)
+    entry = loaded_entry(
+        hass, entry_id, Provider.FLUVIUS, wrong_provider="fluvius_not_fluvius"
+    )
     runtime = get_runtime(hass, entry_id)
-    if entry.state is not ConfigEntryState.LOADED or runtime is None:
-        raise _invalid("entry_not_loaded", entry=entry.title)
+    if runtime is None:
+        raise service_error("entry_not_loaded", entry=entry.title)
     if entry.data.get(CONF_ENVIRONMENT) == LIVE:
-        raise _invalid("fluvius_mock_live", entry=entry.title)
+        raise service_error("fluvius_mock_live", entry=entry.title)
     return runtime
 
 
@@ -125,11 +114,11 @@ async def _async_create_mock_mandate(call: ServiceCall) -> ServiceResponse:
     runtime = _sandbox_runtime(hass, call.data[ATTR_CONFIG_ENTRY_ID])
     ean = str(call.data[ATTR_EAN]).strip()
     if decode_sandbox_ean(ean) is None:
-        raise _invalid("fluvius_mock_invalid_ean", ean=ean)
+        raise service_error("fluvius_mock_invalid_ean", ean=ean)
     start = _midnight(call.data.get(ATTR_DATA_PERIOD_FROM))
     end = _midnight(call.data.get(ATTR_DATA_PERIOD_TO))
     if start is not None and end is not None and end <= start:
-        raise _invalid(
+        raise service_error(
             "fluvius_mock_invalid_period",
             start=start.date().isoformat(),
             end=end.date().isoformat(),

@@ -15,7 +15,6 @@ from datetime import date, datetime, timedelta
 import re
 from typing import Any, cast
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -23,7 +22,7 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv
 import voluptuous as vol
 
@@ -32,9 +31,10 @@ from ..api.models import Provider
 from ..api.wattworx import ClientInfo, DayValue, EanChange, Registers, WattworxClient
 from ..api.wattworx.models import kind_for_type
 from ..api.wattworx.params import MAX_DAY_REQUEST_PAST_DAYS, TIME_ZONE
-from ..const import CONF_PROVIDER, DOMAIN, LOGGER
+from ..const import DOMAIN, LOGGER
 from ..error_keys import error_key
 from .base import MeetdataEntry
+from .service_entry import loaded_entry, service_error
 from .wattworx import account_unique_id
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
@@ -93,25 +93,11 @@ ADD_CLIENT_SCHEMA = vol.Schema(
 DELETE_CLIENT_SCHEMA = vol.Schema({**_ENTRY, vol.Required(ATTR_CLIENT_ID): cv.string})
 
 
-def _invalid(key: str, **placeholders: str) -> ServiceValidationError:
-    """Return a translated validation error."""
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders=placeholders,
-    )
-
-
 def _wattworx_entry(hass: HomeAssistant, entry_id: str) -> MeetdataEntry:
     """Return the loaded Wattworx entry with this id."""
-    entry = hass.config_entries.async_get_entry(entry_id)
-    if entry is None or entry.domain != DOMAIN:
-        raise _invalid("unknown_entry", entry_id=entry_id)
-    if entry.data.get(CONF_PROVIDER) != Provider.WATTWORX:
-        raise _invalid("wattworx_not_wattworx", entry=entry.title)
-    if entry.state is not ConfigEntryState.LOADED:
-        raise _invalid("entry_not_loaded", entry=entry.title)
-    return entry
+    return loaded_entry(
+        hass, entry_id, Provider.WATTWORX, wrong_provider="wattworx_not_wattworx"
+    )
 
 
 def _client(entry: MeetdataEntry) -> WattworxClient:
@@ -121,21 +107,21 @@ def _client(entry: MeetdataEntry) -> WattworxClient:
 def _ean(call: ServiceCall) -> str:
     ean = str(call.data[ATTR_EAN]).strip()
     if not _EAN_RE.match(ean):
-        raise _invalid("wattworx_invalid_ean", ean=ean)
+        raise service_error("wattworx_invalid_ean", ean=ean)
     return ean
 
 
 def _client_id(call: ServiceCall) -> str:
     client_id = str(call.data[ATTR_CLIENT_ID]).strip()
     if not _ID_RE.match(client_id):
-        raise _invalid("wattworx_invalid_client_id", client_id=client_id)
+        raise service_error("wattworx_invalid_client_id", client_id=client_id)
     return client_id
 
 
 def _text(call: ServiceCall, field: str) -> str:
     value = str(call.data[field]).strip()
     if not value:
-        raise _invalid("wattworx_empty_field", field=field)
+        raise service_error("wattworx_empty_field", field=field)
     return value
 
 
@@ -203,9 +189,9 @@ async def _async_request_day_values(call: ServiceCall) -> ServiceResponse:
     day: date = call.data[ATTR_DATE]
     today = datetime.now(TIME_ZONE).date()
     if day > today:
-        raise _invalid("wattworx_date_in_future", date=day.isoformat())
+        raise service_error("wattworx_date_in_future", date=day.isoformat())
     if day < today - timedelta(days=MAX_DAY_REQUEST_PAST_DAYS):
-        raise _invalid(
+        raise service_error(
             "wattworx_date_too_old",
             date=day.isoformat(),
             days=str(MAX_DAY_REQUEST_PAST_DAYS),
@@ -213,9 +199,9 @@ async def _async_request_day_values(call: ServiceCall) -> ServiceResponse:
     client = _client(entry)
     device = client.known_devices.get(ean)
     if device is None:
-        raise _invalid("wattworx_unknown_ean", ean=ean, entry=entry.title)
+        raise service_error("wattworx_unknown_ean", ean=ean, entry=entry.title)
     if device.eantype not in DAY_REQUEST_TYPES:
-        raise _invalid(
+        raise service_error(
             "wattworx_day_request_type", ean=ean, eantype=device.eantype or "?"
         )
     result = await _api(hass, entry, client.async_request_day_values, ean, day)
@@ -235,7 +221,7 @@ async def _async_add_ean(call: ServiceCall) -> ServiceResponse:
     client_id, ean = _client_id(call), _ean(call)
     eantype = call.data[ATTR_EANTYPE].strip().upper()
     if kind_for_type(eantype) is None:
-        raise _invalid("wattworx_invalid_eantype", eantype=eantype)
+        raise service_error("wattworx_invalid_eantype", eantype=eantype)
     client = _client(entry)
     change = await _api(hass, entry, client.async_add_ean, client_id, ean, eantype)
     hass.config_entries.async_schedule_reload(entry.entry_id)
