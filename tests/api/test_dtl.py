@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -867,7 +868,10 @@ async def test_simulator_validates_requests(
     http_session: aiohttp.ClientSession, base_url: str, sim: DtlSimulator
 ) -> None:
     """Missing or bad parameters are 400, unknown meters 404, bad auth 401."""
-    auth = aiohttp.BasicAuth(DEMO_USERNAME, DEMO_PASSWORD)
+    auth = {
+        "Authorization": "Basic "
+        + base64.b64encode(f"{DEMO_USERNAME}:{DEMO_PASSWORD}".encode()).decode()
+    }
     start = "2025-10-30T00:00:00+01:00"
     cases: list[tuple[str, dict[str, str], int]] = [
         ("/meters", {}, 400),
@@ -916,7 +920,7 @@ async def test_simulator_validates_requests(
     ]
     for path, params, status in cases:
         async with http_session.get(
-            f"{base_url}{path}", params=params, auth=auth
+            f"{base_url}{path}", params=params, headers=auth
         ) as resp:
             assert resp.status == status, (path, params)
     async with http_session.get(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ import sys
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiohttp import BasicAuth, hdrs, web
+from aiohttp import hdrs, web
 
 TIMEZONE = ZoneInfo("Europe/Amsterdam")
 INTERVAL = timedelta(minutes=5)
@@ -418,14 +419,15 @@ class DtlSimulator:
 
     def _authorized(self, request: web.Request) -> bool:
         """Check the Basic credentials."""
-        header = request.headers.get(hdrs.AUTHORIZATION)
-        if not header:
+        scheme, _, token = request.headers.get(hdrs.AUTHORIZATION, "").partition(" ")
+        if scheme.lower() != "basic" or not token:
             return False
         try:
-            auth = BasicAuth.decode(header, encoding="utf-8")
+            decoded = base64.b64decode(token, validate=True).decode("utf-8")
         except ValueError:
             return False
-        return bool(auth.login == self.username and auth.password == self.password)
+        username, colon, password = decoded.partition(":")
+        return bool(colon) and username == self.username and password == self.password
 
     @web.middleware
     async def _middleware(

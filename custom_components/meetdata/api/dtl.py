@@ -126,7 +126,13 @@ from .errors import (
     MeetdataRateLimitError,
     MeetdataResponseError,
 )
-from .http import DEFAULT_TIMEOUT, MAX_RESPONSE_BYTES, HttpResponse, request
+from .http import (
+    DEFAULT_TIMEOUT,
+    MAX_RESPONSE_BYTES,
+    HttpResponse,
+    basic_authorization,
+    request,
+)
 from .models import (
     Interval,
     IntervalSeries,
@@ -704,7 +710,7 @@ class DtlClient(MeterDataClient):
         if not username or not password:
             raise MeetdataInvalidRequestError("A username and a password are required")
         try:
-            self._auth = aiohttp.BasicAuth(username, password, encoding="utf-8")
+            self._headers = {"Authorization": basic_authorization(username, password)}
         except ValueError:
             raise MeetdataInvalidRequestError(
                 "The username may not contain a colon"
@@ -734,7 +740,7 @@ class DtlClient(MeterDataClient):
             "GET",
             f"{self._base_url}{path}",
             params=params,
-            auth=self._auth,
+            headers=self._headers,
             timeout=self._timeout,
             max_bytes=self._max_bytes,
             secret_params=(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,17 @@ class HttpResponse:
         return self.headers.get("Content-Type", "").split(";")[0].strip().lower()
 
 
+def basic_authorization(username: str, password: str) -> str:
+    """Return an HTTP Basic ``Authorization`` header value (UTF-8, RFC 7617).
+
+    Raises ValueError for a username with a colon, which Basic cannot carry.
+    """
+    if ":" in username:
+        raise ValueError("A colon is not allowed in a Basic username")
+    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    return f"Basic {token}"
+
+
 def redact_url(url: str | URL, secret_params: Iterable[str] = ("api_key",)) -> str:
     """Return the URL with credentials and secret query parameters masked."""
     parsed = URL(str(url))
@@ -53,7 +65,6 @@ async def request(
     params: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
     data: Any = None,
-    auth: aiohttp.BasicAuth | None = None,
     timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109
     max_bytes: int = MAX_RESPONSE_BYTES,
     secret_params: Iterable[str] = ("api_key",),
@@ -72,7 +83,6 @@ async def request(
                 params=params,
                 headers=headers,
                 data=data,
-                auth=auth,
                 allow_redirects=False,
             ) as resp:
                 length = resp.content_length
