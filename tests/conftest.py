@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 import logging
+import warnings
 
 import aiohttp
 from aiohttp import web
 import pytest
 
+from .deprecation_guard import deprecation_reports
 from .secrets_guard import assert_no_secret, hass_texts, record_text
 from .simulators.server import start_app
 
@@ -34,6 +36,26 @@ def no_secret_leaks(
     if hass is not None:
         for where, text in hass_texts(hass):
             assert_no_secret(text, where)
+
+
+@pytest.fixture(autouse=True)
+def no_deprecated_use(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail the test when Home Assistant or Python reports a deprecated use of ours.
+
+    See deprecation_guard: HA's frame/deprecation helpers log such reports, and
+    DeprecationWarnings are attributed to the module that made the call.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DeprecationWarning)
+        warnings.simplefilter("always", PendingDeprecationWarning)
+        yield
+    records = [
+        record
+        for when in ("setup", "call", "teardown")
+        for record in caplog.get_records(when)  # type: ignore[arg-type]
+    ]
+    reports = deprecation_reports(records, caught)
+    assert not reports, "deprecated use by Meetdata:\n" + "\n".join(reports)
 
 
 @pytest.fixture

@@ -37,6 +37,7 @@ from custom_components.meetdata.api.errors import MeetdataAuthError
 from custom_components.meetdata.const import DOMAIN
 from custom_components.meetdata.providers import PROVIDERS
 
+from ..ha_compat import visible_tracebacks
 from .catalog import ACCEPT, CLIENT_TIMEOUT, COLUMN_BY_NAME, COLUMNS, Column
 from .conftest import MakeProxy
 from .ha import LoadedRow, chain_problems, load_row, our_records, stat_rows
@@ -111,9 +112,8 @@ class Cells:
         """Check the log lines of a fault: one per coordinator, no traceback."""
         records = self.caplog.records[since:]
         loud = our_records(records, logging.WARNING)
-        for record in our_records(records, logging.DEBUG):
-            if record.exc_info is not None or "Traceback" in record.getMessage():
-                self._fail(cell, f"traceback in {record.getMessage()[:80]}")
+        for message in visible_tracebacks(our_records(records, logging.DEBUG)):
+            self._fail(cell, f"traceback in {message}")
         latest = [r for r in loud if " latest data" in r.getMessage()]
         history = [r for r in loud if " history data" in r.getMessage()]
         other = [r.getMessage()[:100] for r in loud if r not in latest + history]
