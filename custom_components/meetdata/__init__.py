@@ -13,6 +13,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from .api.errors import MeetdataAuthError, MeetdataError
 from .api.models import Meter, MeterKind
+from .compat import async_forget_device
 from .const import (
     CONF_HISTORY_DAYS,
     CONF_METERS,
@@ -26,7 +27,7 @@ from .coordinator import (
     MeetdataConfigEntry,
     MeetdataRuntimeData,
 )
-from .entity import device_info
+from .entity import device_info, device_key, via_key
 from .error_keys import error_key
 from .providers import get_spec
 from .repairs import async_clear_entry_issues
@@ -82,7 +83,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: MeetdataConfigEntry) -> 
     await latest.async_config_entry_first_refresh()
     await spec.async_setup_entry(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     # A coordinator only schedules its next run while something listens to it;
     # no entity does for history, so keep the import schedule alive ourselves.
     entry.async_on_unload(history.async_add_listener(lambda: None))
@@ -95,26 +95,23 @@ async def async_setup_entry(hass: HomeAssistant, entry: MeetdataConfigEntry) -> 
 def _register_devices(
     hass: HomeAssistant, entry: MeetdataConfigEntry, meters: list[Meter]
 ) -> None:
-    """Create gateways first (meters point to them); drop devices of excluded meters."""
+    """Create a device per meter, linked to its gateway; drop excluded meters'."""
     registry = dr.async_get(hass)
-    current: set[str] = set()
-    for meter in sorted(meters, key=lambda m: m.via is not None):
-        device = registry.async_get_or_create(
+    devices = {
+        device_key(meter): registry.async_get_or_create(
             config_entry_id=entry.entry_id, **device_info(meter)
         )
-        current.add(device.id)
+        for meter in meters
+    }
+    for meter in meters:
+        parent = devices.get(via_key(meter) or "")
+        device = devices[device_key(meter)]
+        if parent is not None and device.via_device_id != parent.id:
+            registry.async_update_device(device.id, via_device_id=parent.id)
+    current = {device.id for device in devices.values()}
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
         if device.id not in current:
-            registry.async_update_device(
-                device.id, remove_config_entry_id=entry.entry_id
-            )
-
-
-async def _async_options_updated(
-    hass: HomeAssistant, entry: MeetdataConfigEntry
-) -> None:
-    """Reload so that new options take effect."""
-    await hass.config_entries.async_reload(entry.entry_id)
+            async_forget_device(registry, device, entry.entry_id)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: MeetdataConfigEntry) -> bool:

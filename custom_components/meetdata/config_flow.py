@@ -26,8 +26,8 @@ import voluptuous as vol
 
 from .api.errors import MeetdataError
 from .api.models import Provider
+from .compat import OptionsFlowBase, async_reload_for_options
 from .const import (
-    CONF_BASE_URL,
     CONF_HISTORY_DAYS,
     CONF_METERS,
     CONF_PROVIDER,
@@ -157,8 +157,10 @@ class MeetdataConfigFlow(ConfigFlow, domain=DOMAIN):
                 if not user_input[CONF_ADD_ANOTHER]:
                     return await self._async_finish_kenter(unique_id, title, data)
                 user_input = None
-        schema = spec.schema(
-            advanced=self.show_advanced_options and not connections_of(collected)
+        schema = (
+            vol.Schema(spec.connection_fields())
+            if connections_of(collected)
+            else spec.schema()
         )
         return self.async_show_form(
             step_id="kenter",
@@ -230,10 +232,11 @@ class MeetdataConfigFlow(ConfigFlow, domain=DOMAIN):
                 return self.async_create_entry(
                     title=title, data={CONF_PROVIDER: str(spec.provider), **data}
                 )
-        schema = spec.schema(advanced=self.show_advanced_options)
         return self.async_show_form(
             step_id=str(spec.provider),
-            data_schema=self.add_suggested_values_to_schema(schema, user_input or {}),
+            data_schema=self.add_suggested_values_to_schema(
+                spec.schema(), user_input or {}
+            ),
             errors=errors,
             description_placeholders=placeholders or None,
         )
@@ -321,10 +324,9 @@ class MeetdataConfigFlow(ConfigFlow, domain=DOMAIN):
         placeholders: dict[str, str] = {}
         if user_input is not None:
             data = spec.normalize(user_input)
-            if spec.base_url_advanced and not self.show_advanced_options:
-                for key in spec.advanced_keys:
-                    if key in entry.data:
-                        data[key] = entry.data[key]
+            for key in spec.advanced_keys:
+                if key not in data and key in entry.data:
+                    data[key] = entry.data[key]
             try:
                 unique_id, _ = await _async_verify(self, spec, data)
             except AccountCheckError as err:
@@ -335,11 +337,10 @@ class MeetdataConfigFlow(ConfigFlow, domain=DOMAIN):
                 return self.async_update_reload_and_abort(
                     entry, data={CONF_PROVIDER: entry.data[CONF_PROVIDER], **data}
                 )
-        schema = spec.schema(advanced=self.show_advanced_options)
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
-                schema, user_input or dict(entry.data)
+                spec.schema(), user_input or dict(entry.data)
             ),
             errors=errors,
             description_placeholders=placeholders or None,
@@ -354,9 +355,7 @@ class MeetdataConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         placeholders = {"ean": ""}
         if user_input is not None:
-            data = spec.kept_connections(
-                entry.data, user_input, advanced=self.show_advanced_options
-            )
+            data = spec.kept_connections(entry.data, user_input)
             if user_input[CONF_ADD_ANOTHER]:
                 self._kenter_data = data
                 return await self.async_step_kenter()
@@ -370,21 +369,15 @@ class MeetdataConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="reconfigure_kenter",
             data_schema=self.add_suggested_values_to_schema(
-                spec.reconfigure_schema(
-                    entry.data, advanced=self.show_advanced_options
-                ),
-                user_input
-                or {
-                    CONF_CONNECTIONS: [conn[CONF_EAN] for conn in current],
-                    CONF_BASE_URL: entry.data.get(CONF_BASE_URL, ""),
-                },
+                spec.reconfigure_schema(entry.data),
+                user_input or {CONF_CONNECTIONS: [conn[CONF_EAN] for conn in current]},
             ),
             errors=errors,
             description_placeholders=placeholders | connection_placeholders(current),
         )
 
 
-class MeetdataOptionsFlow(OptionsFlow):
+class MeetdataOptionsFlow(OptionsFlowBase):
     """Update interval, history depth and which meters to include."""
 
     async def async_step_init(
@@ -395,6 +388,7 @@ class MeetdataOptionsFlow(OptionsFlow):
         if entry.state is not ConfigEntryState.LOADED:
             return self.async_abort(reason="not_loaded")
         if user_input is not None:
+            async_reload_for_options(self.hass, entry, user_input)
             return self.async_create_entry(data=user_input)
         spec = get_spec(entry.data[CONF_PROVIDER])
         meter_options = [

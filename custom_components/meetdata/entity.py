@@ -23,18 +23,20 @@ def device_key(meter: Meter) -> str:
     return f"{meter.provider}_{meter.key}"
 
 
+def via_key(meter: Meter) -> str | None:
+    """Return the device identifier of the device a meter is reached through."""
+    return f"{meter.provider}_{meter.via}" if meter.via else None
+
+
 def device_info(meter: Meter) -> DeviceInfo:
-    """Return the device of a meter."""
-    info = DeviceInfo(
+    """Return the device of a meter (its parent is linked at registration)."""
+    return DeviceInfo(
         identifiers={(DOMAIN, device_key(meter))},
         manufacturer=MANUFACTURERS[meter.provider],
         name=meter.name or meter.key,
         model=meter.model or meter.kind.replace("_", " ").capitalize(),
         serial_number=meter.serial,
     )
-    if meter.via:
-        info["via_device"] = (DOMAIN, f"{meter.provider}_{meter.via}")
-    return info
 
 
 class MeetdataEntity(CoordinatorEntity[LatestCoordinator]):

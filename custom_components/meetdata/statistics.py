@@ -223,8 +223,9 @@ class StatisticsImporter:
         self.write_batch = FIRST_WRITE_BATCH
         #: Smoothed rows per second of our recorder jobs (None: not measured yet).
         self._write_rate: float | None = None
-        #: One import at a time (the schedule and the import_history action).
-        self._lock = asyncio.Lock()
+        #: One writer at a time: the schedule, the import_history action and
+        #: a provider's clean-up (Fluvius data periods that ended).
+        self.lock = asyncio.Lock()
 
     async def _async_db(self, func: Any, *args: Any) -> Any:
         return await get_instance(self.hass).async_add_executor_job(func, *args)
@@ -360,7 +361,7 @@ class StatisticsImporter:
         ahead saves time but not CPU, and parsing while the recorder writes
         costs both threads (the GIL) ~10 % more CPU.
         """
-        async with self._lock:
+        async with self.lock:
             return await self._async_import_period(meter, start, end, window)
 
     async def _async_import_period(

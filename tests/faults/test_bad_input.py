@@ -21,6 +21,7 @@ import pytest
 from custom_components.meetdata.const import DOMAIN
 
 from ..conftest import Serve
+from ..ha_compat import flow_input
 from ..simulators import cemm, dtl, fluvius, kenter, wattworx
 from .rows import ROW_BY_NAME
 
@@ -207,13 +208,13 @@ async def test_bad_input_table(
             for key, value in changes.items()
         }
         result = await hass.config_entries.flow.async_init(
-            DOMAIN, context={"source": SOURCE_USER, "show_advanced_options": True}
+            DOMAIN, context={"source": SOURCE_USER}
         )
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {"next_step_id": provider}
         )
         result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], user_input
+            result["flow_id"], flow_input(user_input, sectioned=provider != "dtl")
         )
         if result["type"] is not FlowResultType.FORM:
             failures.append(f"{case}: {result['type']}")

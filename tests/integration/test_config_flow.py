@@ -21,9 +21,10 @@ from custom_components.meetdata.const import (
     DOMAIN,
 )
 
+from ..ha_compat import form_fields
 from ..simulators.cemm import DEMO_API_KEY, CemmSimulator
 
-ADVANCED = {"source": SOURCE_USER, "show_advanced_options": True}
+ADVANCED = {"source": SOURCE_USER}
 
 
 async def _cemm_form(hass: HomeAssistant, *, advanced: bool = True) -> str:
@@ -50,7 +51,8 @@ async def test_user_creates_cemm_entry(hass: HomeAssistant, cemm_url: str) -> No
     """A valid key creates an entry named after the CEMM, keyed by its uid."""
     flow_id = await _cemm_form(hass)
     result = await hass.config_entries.flow.async_configure(
-        flow_id, {CONF_API_KEY: f"  {DEMO_API_KEY} ", CONF_BASE_URL: cemm_url}
+        flow_id,
+        {CONF_API_KEY: f"  {DEMO_API_KEY} ", "advanced": {CONF_BASE_URL: cemm_url}},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "CEMM FF-FF-FF-FF-FF-FF"
@@ -63,15 +65,18 @@ async def test_user_creates_cemm_entry(hass: HomeAssistant, cemm_url: str) -> No
     assert DEMO_API_KEY not in result["result"].unique_id
 
 
-async def test_base_url_only_in_advanced_mode(hass: HomeAssistant) -> None:
-    """Without advanced mode the form asks only for the key."""
+async def test_base_url_in_a_collapsed_section(hass: HomeAssistant) -> None:
+    """The form asks for the key; the base URL waits in a collapsed section."""
     flow_id = await _cemm_form(hass, advanced=False)
     flow = hass.config_entries.flow.async_get(flow_id)
     result = await hass.config_entries.flow.async_configure(
         flow_id, {CONF_API_KEY: " "}
     )
     assert result["errors"] == {CONF_API_KEY: "empty"}
-    assert [str(key) for key in result["data_schema"].schema] == [CONF_API_KEY]
+    assert form_fields(result["data_schema"]) == [
+        CONF_API_KEY,
+        "advanced(collapsed)[base_url]",
+    ]
     assert flow["step_id"] == "cemm"
 
 
@@ -103,7 +108,7 @@ async def test_user_errors_then_recover(
         cemm_sim.devices.clear()
     flow_id = await _cemm_form(hass)
     result = await hass.config_entries.flow.async_configure(
-        flow_id, {CONF_API_KEY: key, CONF_BASE_URL: cemm_url}
+        flow_id, {CONF_API_KEY: key, "advanced": {CONF_BASE_URL: cemm_url}}
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": error}
@@ -111,7 +116,7 @@ async def test_user_errors_then_recover(
     cemm_sim.never_resolve = False
     cemm_sim.devices.update(saved_devices)
     result = await hass.config_entries.flow.async_configure(
-        flow_id, {CONF_API_KEY: DEMO_API_KEY, CONF_BASE_URL: cemm_url}
+        flow_id, {CONF_API_KEY: DEMO_API_KEY, "advanced": {CONF_BASE_URL: cemm_url}}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
@@ -120,7 +125,8 @@ async def test_user_cannot_connect(hass: HomeAssistant, socket_enabled: None) ->
     """A server that refuses the connection says so."""
     flow_id = await _cemm_form(hass)
     result = await hass.config_entries.flow.async_configure(
-        flow_id, {CONF_API_KEY: DEMO_API_KEY, CONF_BASE_URL: _closed_port_url()}
+        flow_id,
+        {CONF_API_KEY: DEMO_API_KEY, "advanced": {CONF_BASE_URL: _closed_port_url()}},
     )
     assert result["errors"] == {"base": "cannot_connect"}
 
@@ -131,7 +137,7 @@ async def test_user_already_configured(
     """The same CEMM cannot be added twice."""
     flow_id = await _cemm_form(hass)
     result = await hass.config_entries.flow.async_configure(
-        flow_id, {CONF_API_KEY: DEMO_API_KEY, CONF_BASE_URL: cemm_url}
+        flow_id, {CONF_API_KEY: DEMO_API_KEY, "advanced": {CONF_BASE_URL: cemm_url}}
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
@@ -181,19 +187,20 @@ async def test_reconfigure(
     cemm_url: str,
 ) -> None:
     """Reconfigure verifies the new settings and keeps the account."""
-    result = await cemm_entry.start_reconfigure_flow(hass, show_advanced_options=True)
+    result = await cemm_entry.start_reconfigure_flow(hass)
     assert result["step_id"] == "reconfigure"
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_API_KEY: "nope", CONF_BASE_URL: cemm_url}
+        result["flow_id"], {CONF_API_KEY: "nope", "advanced": {CONF_BASE_URL: cemm_url}}
     )
     assert result["errors"] == {"base": "invalid_auth"}
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_API_KEY: "", CONF_BASE_URL: cemm_url}
+        result["flow_id"], {CONF_API_KEY: "", "advanced": {CONF_BASE_URL: cemm_url}}
     )
     assert result["errors"] == {CONF_API_KEY: "empty"}
     cemm_sim.api_key = "second-key"
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_API_KEY: "second-key", CONF_BASE_URL: cemm_url}
+        result["flow_id"],
+        {CONF_API_KEY: "second-key", "advanced": {CONF_BASE_URL: cemm_url}},
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"

@@ -50,6 +50,7 @@ from custom_components.meetdata.providers.fluvius_runtime import (
 from custom_components.meetdata.statistics import statistic_id
 
 from ..conftest import Serve
+from ..ha_compat import find_device, flow_input, form_fields
 from ..simulators import fluvius as fluvius_simulator
 from ..simulators.fluvius import (
     AMR_INJECTION_EAN,
@@ -73,7 +74,7 @@ from .fluvius_fixtures import (
     rows,
 )
 
-ADVANCED = {"source": SOURCE_USER, "show_advanced_options": True}
+ADVANCED = {"source": SOURCE_USER}
 NEW_SANDBOX_EAN = "541440000000000004"  # digital, offtake only, daily
 
 
@@ -161,7 +162,7 @@ async def test_account_added_through_the_ui(
     flow_id = await _form(hass)
     data = form(fluvius_sim, fluvius_url)
     result = await hass.config_entries.flow.async_configure(
-        flow_id, {**data, "client_secret": f" {data['client_secret']} "}
+        flow_id, flow_input({**data, "client_secret": f" {data['client_secret']} "})
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == TITLE
@@ -288,12 +289,14 @@ async def test_form_errors_then_recover(
             fluvius_sim.malformed_next(path="mandate")
         elif fault == "closed":
             data["token_url"] = _closed_port_url() + "/t/oauth2/v2.0/token"
-        result = await hass.config_entries.flow.async_configure(flow_id, data)
+        result = await hass.config_entries.flow.async_configure(
+            flow_id, flow_input(data)
+        )
         assert result["type"] is FlowResultType.FORM
         assert result["errors"] == errors, (changes, fault)
         fluvius_sim.faults.clear()
     result = await hass.config_entries.flow.async_configure(
-        flow_id, form(fluvius_sim, fluvius_url)
+        flow_id, flow_input(form(fluvius_sim, fluvius_url))
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done(wait_background_tasks=True)
@@ -302,27 +305,30 @@ async def test_form_errors_then_recover(
 async def test_form_fields_and_empty_account(
     hass: HomeAssistant, fluvius_sim: FluviusSimulator, fluvius_url: str
 ) -> None:
-    """URLs are advanced fields; an account without mandates can still be added."""
+    """URLs wait in a collapsed section; an account without mandates can be added."""
     flow_id = await _form(hass, advanced=False)
     flow = hass.config_entries.flow.async_get(flow_id)
     assert flow["step_id"] == "fluvius"
     result = await hass.config_entries.flow.async_configure(
         flow_id,
-        {k: v for k, v in form(fluvius_sim, fluvius_url).items() if "url" not in k}
-        | {"tenant_id": ""},
+        flow_input(
+            {k: v for k, v in form(fluvius_sim, fluvius_url).items() if "url" not in k}
+            | {"tenant_id": ""},
+        ),
     )
-    assert [str(key) for key in result["data_schema"].schema] == [
+    assert form_fields(result["data_schema"]) == [
         "environment",
         "tenant_id",
         "client_id",
         "client_secret",
         "scope",
         "subscription_key",
+        "advanced(collapsed)[base_url, token_url]",
     ]
     fluvius_sim.mandates.clear()
     flow_id = await _form(hass)
     result = await hass.config_entries.flow.async_configure(
-        flow_id, form(fluvius_sim, fluvius_url)
+        flow_id, flow_input(form(fluvius_sim, fluvius_url))
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done(wait_background_tasks=True)
@@ -341,7 +347,7 @@ async def test_already_configured(
     """The same tenant and client id cannot be added twice."""
     flow_id = await _form(hass)
     result = await hass.config_entries.flow.async_configure(
-        flow_id, form(fluvius_sim, fluvius_url)
+        flow_id, flow_input(form(fluvius_sim, fluvius_url))
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
@@ -362,7 +368,8 @@ async def test_renewed_secret_starts_reauth(
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
     flow_id = flows[0]["flow_id"]
     result = await hass.config_entries.flow.async_configure(
-        flow_id, {"client_secret": "old", "subscription_key": "demo-sub-key"}
+        flow_id,
+        flow_input({"client_secret": "old", "subscription_key": "demo-sub-key"}),
     )
     assert result["errors"] == {"client_secret": "fluvius_invalid_secret"}
     assert [str(key) for key in result["data_schema"].schema] == [
@@ -370,11 +377,15 @@ async def test_renewed_secret_starts_reauth(
         "subscription_key",
     ]
     result = await hass.config_entries.flow.async_configure(
-        flow_id, {"client_secret": "renewed-secret", "subscription_key": "wrong"}
+        flow_id,
+        flow_input({"client_secret": "renewed-secret", "subscription_key": "wrong"}),
     )
     assert result["errors"] == {"subscription_key": "fluvius_invalid_subscription_key"}
     result = await hass.config_entries.flow.async_configure(
-        flow_id, {"client_secret": "renewed-secret", "subscription_key": "demo-sub-key"}
+        flow_id,
+        flow_input(
+            {"client_secret": "renewed-secret", "subscription_key": "demo-sub-key"}
+        ),
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
@@ -395,10 +406,12 @@ async def test_reconfigure(
     assert result["step_id"] == "reconfigure"
     plain = {k: v for k, v in form(fluvius_sim, fluvius_url).items() if "url" not in k}
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], plain | {"scope": "api://other/.default"}
+        result["flow_id"], flow_input(plain | {"scope": "api://other/.default"})
     )
     assert result["errors"] == {"scope": "fluvius_invalid_scope"}
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], plain)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], flow_input(plain)
+    )
     assert result["reason"] == "reconfigure_successful"
     assert fluvius_entry.data == {
         CONF_PROVIDER: "fluvius",
@@ -406,12 +419,11 @@ async def test_reconfigure(
     }
     await hass.async_block_till_done(wait_background_tasks=True)
 
-    result = await fluvius_entry.start_reconfigure_flow(
-        hass, show_advanced_options=True
-    )
+    result = await fluvius_entry.start_reconfigure_flow(hass)
     monkeypatch.setattr(fluvius_simulator, "DEMO_CLIENT_ID", "other-client")
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], form(fluvius_sim, fluvius_url, client_id="other-client")
+        result["flow_id"],
+        flow_input(form(fluvius_sim, fluvius_url, client_id="other-client")),
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "wrong_account"
@@ -741,9 +753,7 @@ async def test_create_mock_mandate(
     await hass.async_block_till_done(wait_background_tasks=True)
     assert loaded.state is ConfigEntryState.LOADED
     assert NEW_SANDBOX_EAN in {m.key for m in loaded.runtime_data.meters}
-    device = dr.async_get(hass).async_get_device(
-        {(DOMAIN, f"fluvius_{NEW_SANDBOX_EAN}")}
-    )
+    device = find_device(hass, f"fluvius_{NEW_SANDBOX_EAN}")
     assert device is not None
     assert device.model == "Digital meter · electricity · daily"
 

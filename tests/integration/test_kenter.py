@@ -64,6 +64,7 @@ from custom_components.meetdata.statistics import HOUR, statistic_id
 from custom_components.meetdata.units import REACTIVE_ENERGY, REACTIVE_POWER
 
 from ..conftest import Serve
+from ..ha_compat import find_device, form_fields, visible_tracebacks
 from ..simulators.kenter import PATH, KenterSimulator, SimConnection, SimMeter
 
 EAN_E = "876600504607071300"  # electricity, four counters (bad GS1 check digit)
@@ -89,7 +90,7 @@ HISTORY_DAYS = 2
 #: History of the statistics test: more than one 31-day getMeterData window.
 LONG_HISTORY_DAYS = 40
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-ADVANCED = {"source": SOURCE_USER, "show_advanced_options": True}
+ADVANCED = {"source": SOURCE_USER}
 COUNTER_STATS = {
     "LVR": Quantity.ENERGY_IMPORT,
     "TLV": Quantity.ENERGY_EXPORT,
@@ -189,7 +190,7 @@ async def _unload_created(hass: HomeAssistant, result: FlowResult) -> None:
 def _fields(result: FlowResult) -> list[str]:
     schema = result["data_schema"]
     assert schema is not None
-    return [str(key) for key in schema.schema]
+    return form_fields(schema)
 
 
 def _suggested(result: FlowResult) -> dict[str, Any]:
@@ -278,7 +279,7 @@ async def test_user_adds_two_connections(
         CONF_PASSCODE,
         CONF_METER_CODE,
         CONF_ADD_ANOTHER,
-        CONF_BASE_URL,
+        "advanced(collapsed)[base_url]",
     ]
     assert result["description_placeholders"] == {
         "ean": "",
@@ -291,7 +292,7 @@ async def test_user_adds_two_connections(
             CONF_EAN: " 8766 0050 4607 0713 00 ",
             CONF_PASSCODE: f" {PASSCODE[EAN_E]} ",
             CONF_ADD_ANOTHER: True,
-            CONF_BASE_URL: kenter_url,
+            "advanced": {CONF_BASE_URL: kenter_url},
         },
     )
     assert result["type"] is FlowResultType.FORM
@@ -300,7 +301,12 @@ async def test_user_adds_two_connections(
     assert result["description_placeholders"]["count"] == "1"
     assert result["description_placeholders"]["connections"] == f"\n- {EAN_E}"
     # The base URL is asked once, on the first form.
-    assert CONF_BASE_URL not in _fields(result)
+    assert _fields(result) == [
+        CONF_EAN,
+        CONF_PASSCODE,
+        CONF_METER_CODE,
+        CONF_ADD_ANOTHER,
+    ]
     assert _suggested(result)[CONF_EAN] is None
 
     result = await hass.config_entries.flow.async_configure(
@@ -329,7 +335,11 @@ async def test_meter_code_narrows_a_connection(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         _form(
-            EAN_EG, **{CONF_METER_CODE: " G0057001234567890", CONF_BASE_URL: kenter_url}
+            EAN_EG,
+            **{
+                CONF_METER_CODE: " G0057001234567890",
+                "advanced": {CONF_BASE_URL: kenter_url},
+            },
         ),
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -353,13 +363,16 @@ async def test_form_errors_before_any_request(
         (EAN_E, "  ", {CONF_PASSCODE: "empty"}),
     ):
         result = await hass.config_entries.flow.async_configure(
-            flow_id, _form(ean, passcode, **{CONF_BASE_URL: kenter_url})
+            flow_id, _form(ean, passcode, advanced={CONF_BASE_URL: kenter_url})
         )
         assert result["errors"] == errors
     assert kenter_sim.request_count == 0
 
     result = await hass.config_entries.flow.async_configure(
-        flow_id, _form(EAN_E, **{CONF_ADD_ANOTHER: True, CONF_BASE_URL: kenter_url})
+        flow_id,
+        _form(
+            EAN_E, **{CONF_ADD_ANOTHER: True, "advanced": {CONF_BASE_URL: kenter_url}}
+        ),
     )
     assert result["errors"] == {}
     result = await hass.config_entries.flow.async_configure(flow_id, _form(EAN_E))
@@ -411,7 +424,8 @@ async def test_fault_errors_name_the_ean(
         kenter_sim.force_fault(fault, f"Simulated fault {fault} at EAN-code {ean}")
     result = await _kenter_form(hass)
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _form(ean, passcode, **extra, **{CONF_BASE_URL: kenter_url})
+        result["flow_id"],
+        _form(ean, passcode, **extra, advanced={CONF_BASE_URL: kenter_url}),
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == errors
@@ -424,7 +438,7 @@ async def test_fault_errors_name_the_ean(
     if ean in (EAN_UNKNOWN, EAN_RIGHTS):
         ean = EAN_G
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _form(ean, **{CONF_BASE_URL: kenter_url})
+        result["flow_id"], _form(ean, advanced={CONF_BASE_URL: kenter_url})
     )
     await _unload_created(hass, result)
 
@@ -436,7 +450,10 @@ async def test_wrong_passcode_of_an_earlier_connection(
     result = await _kenter_form(hass)
     flow_id = result["flow_id"]
     await hass.config_entries.flow.async_configure(
-        flow_id, _form(EAN_G, **{CONF_ADD_ANOTHER: True, CONF_BASE_URL: kenter_url})
+        flow_id,
+        _form(
+            EAN_G, **{CONF_ADD_ANOTHER: True, "advanced": {CONF_BASE_URL: kenter_url}}
+        ),
     )
     kenter_sim.connections[EAN_G].passcode = "changed"
     result = await hass.config_entries.flow.async_configure(flow_id, _form(EAN_E))
@@ -450,7 +467,7 @@ async def test_ean_of_another_entry(
     """An EAN-code that another entry reads cannot be added again."""
     result = await _kenter_form(hass)
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _form(EAN_G, **{CONF_BASE_URL: kenter_url})
+        result["flow_id"], _form(EAN_G, advanced={CONF_BASE_URL: kenter_url})
     )
     assert result["errors"] == {CONF_EAN: "ean_configured"}
     assert result["description_placeholders"]["ean"] == EAN_G
@@ -558,7 +575,7 @@ async def test_reconfigure_changes_the_connections(
     kenter_url: str,
 ) -> None:
     """Remove the gas connection, add a third: new data and unique id."""
-    result = await kenter_entry.start_reconfigure_flow(hass, show_advanced_options=True)
+    result = await kenter_entry.start_reconfigure_flow(hass)
     assert result["step_id"] == "reconfigure_kenter"
     assert _suggested(result)[CONF_CONNECTIONS] == [EAN_E, EAN_G]
     assert result["description_placeholders"]["count"] == "2"
@@ -569,7 +586,11 @@ async def test_reconfigure_changes_the_connections(
     assert result["errors"] == {"base": "no_connections"}
     result = await hass.config_entries.flow.async_configure(
         flow_id,
-        {CONF_CONNECTIONS: [EAN_E], CONF_ADD_ANOTHER: True, CONF_BASE_URL: kenter_url},
+        {
+            CONF_CONNECTIONS: [EAN_E],
+            CONF_ADD_ANOTHER: True,
+            "advanced": {CONF_BASE_URL: kenter_url},
+        },
     )
     assert result["step_id"] == "kenter"
     assert result["description_placeholders"]["count"] == "1"
@@ -619,8 +640,8 @@ async def test_devices_and_latest_quarter(
     device_registry: dr.DeviceRegistry,
 ) -> None:
     """One device per meter; sensors show the latest quarter (and gas hour)."""
-    electricity = device_registry.async_get_device({(DOMAIN, f"kenter_{KEY_E}")})
-    gas = device_registry.async_get_device({(DOMAIN, f"kenter_{KEY_G}")})
+    electricity = find_device(hass, f"kenter_{KEY_E}")
+    gas = find_device(hass, f"kenter_{KEY_G}")
     assert electricity is not None and gas is not None
     assert electricity.name == "Kwekerij Jan Janssen Elektriciteitsmeter"
     assert electricity.model == "Elektriciteitsmeter"
@@ -734,7 +755,7 @@ async def test_outage_and_recovery(
     assert _state(hass, KEY_E, Quantity.POWER).state == STATE_UNAVAILABLE
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1
-    assert "Traceback" not in caplog.text
+    assert visible_tracebacks(caplog.records) == []
     kenter_sim._forced.clear()
     await coordinator.async_refresh()
     await hass.async_block_till_done()

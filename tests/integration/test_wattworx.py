@@ -42,6 +42,7 @@ from custom_components.meetdata.const import (
 from custom_components.meetdata.providers import PROVIDERS
 from custom_components.meetdata.providers.wattworx import account_unique_id
 
+from ..ha_compat import find_device, form_fields, visible_tracebacks
 from ..simulators.wattworx import (
     DEMO_KEY,
     EAN_GAS,
@@ -63,7 +64,7 @@ from .wattworx_fixtures import (  # noqa: F401
     wattworx_url,
 )
 
-ADVANCED = {"source": SOURCE_USER, "show_advanced_options": True}
+ADVANCED = {"source": SOURCE_USER}
 SIGNED_EANS = (EAN_POWER, EAN_GAS, EAN_POWER_2, EAN_GAS_2)
 
 
@@ -113,7 +114,8 @@ async def test_user_adds_multi_client_key(
     monkeypatch.setattr(spec, "default_history_days", 3)
     flow_id = await _form(hass)
     result = await hass.config_entries.flow.async_configure(
-        flow_id, {CONF_API_KEY: f"  {DEMO_KEY} ", CONF_BASE_URL: wattworx_url}
+        flow_id,
+        {CONF_API_KEY: f"  {DEMO_KEY} ", "advanced": {CONF_BASE_URL: wattworx_url}},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == TITLE
@@ -131,7 +133,7 @@ async def test_user_adds_multi_client_key(
 
     await hass.async_block_till_done(wait_background_tasks=True)
     assert entry.state is ConfigEntryState.LOADED
-    assert dr.async_get(hass).async_get_device({(DOMAIN, f"wattworx_{EAN_GAS_2}")})
+    assert find_device(hass, f"wattworx_{EAN_GAS_2}")
     assert float(_state(hass, EAN_POWER, "energy_import_normal").state) > 0
     await async_wait_recording_done(hass)
     assert entry.runtime_data.history.data
@@ -142,7 +144,8 @@ async def test_single_client_key(hass: HomeAssistant, wattworx_url: str) -> None
     """A single-client key is another account, titled after its client."""
     flow_id = await _form(hass)
     result = await hass.config_entries.flow.async_configure(
-        flow_id, {CONF_API_KEY: SINGLE_CLIENT_KEY, CONF_BASE_URL: wattworx_url}
+        flow_id,
+        {CONF_API_KEY: SINGLE_CLIENT_KEY, "advanced": {CONF_BASE_URL: wattworx_url}},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Wattworx Klant 1"
@@ -157,14 +160,17 @@ def test_unique_id_sorts_client_ids_numerically() -> None:
     assert account_unique_id("999,1111,999") == f"wattworx_{digest}"
 
 
-async def test_base_url_only_in_advanced_mode(hass: HomeAssistant) -> None:
-    """Without advanced mode the form asks only for the key; bad keys are caught."""
+async def test_base_url_in_a_collapsed_section(hass: HomeAssistant) -> None:
+    """The form asks for the key (URL in a collapsed section); bad keys are caught."""
     flow_id = await _form(hass, advanced=False)
     result = await hass.config_entries.flow.async_configure(
         flow_id, {CONF_API_KEY: " "}
     )
     assert result["errors"] == {CONF_API_KEY: "empty"}
-    assert [str(key) for key in result["data_schema"].schema] == [CONF_API_KEY]
+    assert form_fields(result["data_schema"]) == [
+        CONF_API_KEY,
+        "advanced(collapsed)[base_url]",
+    ]
     result = await hass.config_entries.flow.async_configure(
         flow_id, {CONF_API_KEY: "two words"}
     )
@@ -215,13 +221,13 @@ async def test_user_errors_then_recover(
         url = _closed_port_url()
     flow_id = await _form(hass)
     result = await hass.config_entries.flow.async_configure(
-        flow_id, {CONF_API_KEY: key, CONF_BASE_URL: url}
+        flow_id, {CONF_API_KEY: key, "advanced": {CONF_BASE_URL: url}}
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": error}
 
     result = await hass.config_entries.flow.async_configure(
-        flow_id, {CONF_API_KEY: DEMO_KEY, CONF_BASE_URL: wattworx_url}
+        flow_id, {CONF_API_KEY: DEMO_KEY, "advanced": {CONF_BASE_URL: wattworx_url}}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
@@ -232,7 +238,7 @@ async def test_user_already_configured(
     """The same set of clients cannot be added twice, whatever the key."""
     flow_id = await _form(hass)
     result = await hass.config_entries.flow.async_configure(
-        flow_id, {CONF_API_KEY: DEMO_KEY, CONF_BASE_URL: wattworx_url}
+        flow_id, {CONF_API_KEY: DEMO_KEY, "advanced": {CONF_BASE_URL: wattworx_url}}
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
@@ -277,27 +283,25 @@ async def test_reconfigure(
     wattworx_url: str,
 ) -> None:
     """Reconfigure verifies key and URL, keeps the account, refuses another one."""
-    result = await wattworx_entry.start_reconfigure_flow(
-        hass, show_advanced_options=True
-    )
+    result = await wattworx_entry.start_reconfigure_flow(hass)
     assert result["step_id"] == "reconfigure"
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_API_KEY: DEMO_KEY, CONF_BASE_URL: _closed_port_url()}
+        result["flow_id"],
+        {CONF_API_KEY: DEMO_KEY, "advanced": {CONF_BASE_URL: _closed_port_url()}},
     )
     assert result["errors"] == {"base": "cannot_connect"}
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
-        {CONF_API_KEY: SINGLE_CLIENT_KEY, CONF_BASE_URL: wattworx_url},
+        {CONF_API_KEY: SINGLE_CLIENT_KEY, "advanced": {CONF_BASE_URL: wattworx_url}},
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "wrong_account"
 
     wattworx_sim.keys["second-key"] = {1111, 2222}
-    result = await wattworx_entry.start_reconfigure_flow(
-        hass, show_advanced_options=True
-    )
+    result = await wattworx_entry.start_reconfigure_flow(hass)
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_API_KEY: "second-key", CONF_BASE_URL: wattworx_url}
+        result["flow_id"],
+        {CONF_API_KEY: "second-key", "advanced": {CONF_BASE_URL: wattworx_url}},
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
@@ -319,8 +323,8 @@ async def test_devices(
     device_registry: dr.DeviceRegistry,
 ) -> None:
     """A device per client, and per EAN behind it: address, type, operator, meter id."""
-    klant = device_registry.async_get_device({(DOMAIN, "wattworx_client_1111")})
-    klant_2 = device_registry.async_get_device({(DOMAIN, "wattworx_client_2222")})
+    klant = find_device(hass, "wattworx_client_1111")
+    klant_2 = find_device(hass, "wattworx_client_2222")
     assert klant is not None and klant_2 is not None
     assert (klant.name, klant.model, klant.manufacturer) == (
         "Klant 1",
@@ -335,7 +339,7 @@ async def test_devices(
         EAN_PENDING: ("Voorbeeldweg 60 (KVBE)", "KVBE · Liander", "E0031077"),
     }
     for ean, (name, model, serial) in expected.items():
-        device = device_registry.async_get_device({(DOMAIN, f"wattworx_{ean}")})
+        device = find_device(hass, f"wattworx_{ean}")
         assert device is not None, ean
         assert (device.name, device.model, device.serial_number) == (
             name,
@@ -404,7 +408,7 @@ async def test_outage_and_recovery(
     assert _state(hass, EAN_POWER, "energy_import_normal").state == STATE_UNAVAILABLE
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1
-    assert "Traceback" not in caplog.text
+    assert visible_tracebacks(caplog.records) == []
 
     wattworx_sim._overrides.clear()
     await coordinator.async_refresh()

@@ -21,6 +21,7 @@ from custom_components.meetdata.api.wattworx.times import day_end
 from custom_components.meetdata.const import CONF_HISTORY_DAYS, CONF_PROVIDER, DOMAIN
 from custom_components.meetdata.providers.wattworx import account_unique_id
 
+from ..ha_compat import find_device
 from ..simulators.wattworx import (
     DEMO_KEY,
     EAN_GAS,
@@ -64,7 +65,7 @@ async def _call(
 
 
 def _device(hass: HomeAssistant, key: str) -> dr.DeviceEntry | None:
-    return dr.async_get(hass).async_get_device({(DOMAIN, f"wattworx_{key}")})
+    return find_device(hass, f"wattworx_{key}")
 
 
 # ----------------------------------------------------------------------

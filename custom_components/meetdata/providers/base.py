@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
     TextSelector,
     TextSelectorConfig,
@@ -23,11 +24,30 @@ from ..api.errors import MeetdataError
 from ..api.models import Meter, Provider
 from ..const import CONF_BASE_URL
 
+#: The collapsed form section holding the fields for a test or local server.
+SECTION_ADVANCED = "advanced"
+
 PASSWORD_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 URL_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
 
 #: A loaded config entry (its runtime data is coordinator.MeetdataRuntimeData).
 type MeetdataEntry = ConfigEntry[Any]
+
+
+def advanced_section(fields: Mapping[vol.Marker, Any]) -> dict[vol.Marker, Any]:
+    """Return a collapsed form section holding ``fields`` (all optional)."""
+    return {
+        vol.Required(SECTION_ADVANCED, default={}): section(
+            vol.Schema(dict(fields)), {"collapsed": True}
+        )
+    }
+
+
+def flatten_sections(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Return form input with the advanced section's fields at the top level."""
+    data = {k: v for k, v in user_input.items() if k != SECTION_ADVANCED}
+    data.update(user_input.get(SECTION_ADVANCED) or {})
+    return data
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -54,16 +74,15 @@ class ProviderSpec(ABC):
     history_overlap: timedelta = timedelta(days=2)
     #: How much history one client call fetches during a backfill.
     history_window: timedelta = timedelta(days=31)
-    #: Whether the base URL is an advanced-mode field (kept on a plain reconfigure).
-    base_url_advanced: bool = True
-    #: The advanced-mode fields (kept on a plain reconfigure when advanced).
+    #: The fields in the collapsed "advanced" section (kept when left empty on
+    #: reconfigure); empty when the provider has none.
     advanced_keys: tuple[str, ...] = (CONF_BASE_URL,)
     #: Whether an account must have a meter to be added (no_meters otherwise).
     requires_meters: bool = True
 
     @abstractmethod
-    def schema(self, *, advanced: bool) -> vol.Schema:
-        """Return the credential form (with the base URL field in advanced mode)."""
+    def schema(self) -> vol.Schema:
+        """Return the credential form (its advanced fields in a collapsed section)."""
 
     def reauth_schema(self) -> vol.Schema:
         """Return the form asking for the secrets again."""
@@ -72,13 +91,18 @@ class ProviderSpec(ABC):
         )
 
     def normalize(self, user_input: Mapping[str, Any]) -> dict[str, Any]:
-        """Return the form input cleaned up (whitespace stripped, empty URL dropped)."""
+        """Return the form input flat and cleaned up.
+
+        The advanced section's fields join the others; whitespace is stripped
+        and empty advanced fields are dropped (the provider's defaults apply).
+        """
         data = {
             key: value.strip() if isinstance(value, str) else value
-            for key, value in user_input.items()
+            for key, value in flatten_sections(user_input).items()
         }
-        if not data.get(CONF_BASE_URL):
-            data.pop(CONF_BASE_URL, None)
+        for key in (CONF_BASE_URL, *self.advanced_keys):
+            if not data.get(key):
+                data.pop(key, None)
         return data
 
     def check_input(self, data: Mapping[str, Any]) -> dict[str, str]:

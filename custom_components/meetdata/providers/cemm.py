@@ -14,7 +14,7 @@ from ..api.base import MeterDataClient
 from ..api.cemm import DEFAULT_BASE_URL, CemmClient
 from ..api.models import Meter, MeterKind, Provider
 from ..const import CONF_BASE_URL
-from .base import PASSWORD_SELECTOR, URL_SELECTOR, ProviderSpec
+from .base import PASSWORD_SELECTOR, URL_SELECTOR, ProviderSpec, advanced_section
 
 #: A promise expires after 10 s (the document); retry once a second until then.
 PROMISE_TIMEOUT = 10.0
@@ -32,12 +32,14 @@ class CemmSpec(ProviderSpec):
     history_overlap = timedelta(days=1)
     history_window = timedelta(days=7)
 
-    def schema(self, *, advanced: bool) -> vol.Schema:
-        """Ask for the API key (and the base URL in advanced mode)."""
-        fields: dict[vol.Marker, Any] = {vol.Required(CONF_API_KEY): PASSWORD_SELECTOR}
-        if advanced:
-            fields[vol.Optional(CONF_BASE_URL)] = URL_SELECTOR
-        return vol.Schema(fields)
+    def schema(self) -> vol.Schema:
+        """Ask for the API key (and, in the advanced section, the base URL)."""
+        return vol.Schema(
+            {
+                vol.Required(CONF_API_KEY): PASSWORD_SELECTOR,
+                **advanced_section({vol.Optional(CONF_BASE_URL): URL_SELECTOR}),
+            }
+        )
 
     def build_client(
         self, session: aiohttp.ClientSession, data: Mapping[str, Any]

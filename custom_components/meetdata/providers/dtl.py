@@ -68,9 +68,10 @@ class DtlSpec(ProviderSpec):
     default_history_days = 31
     history_overlap = timedelta(days=2)
     history_window = MAX_WINDOW
-    base_url_advanced = False
+    #: The base URL is the metering company's own: always asked, never advanced.
+    advanced_keys = ()
 
-    def schema(self, *, advanced: bool) -> vol.Schema:
+    def schema(self) -> vol.Schema:
         """Ask for URL, credentials and customer EANs (the URL is always asked)."""
         return vol.Schema(
             {

@@ -38,6 +38,7 @@ from .base import (
     FormError,
     MeetdataEntry,
     ProviderSpec,
+    advanced_section,
 )
 from .fluvius_runtime import async_setup_fluvius
 
@@ -92,8 +93,8 @@ class FluviusSpec(ProviderSpec):
     # A new sandbox account has no mandates yet: create them with the service.
     requires_meters = False
 
-    def schema(self, *, advanced: bool) -> vol.Schema:
-        """Ask for the environment and credentials (URLs in advanced mode)."""
+    def schema(self) -> vol.Schema:
+        """Ask for the environment and credentials (URLs in the advanced section)."""
         fields: dict[vol.Marker, Any] = {
             vol.Required(CONF_ENVIRONMENT, default=LIVE): SelectSelector(
                 SelectSelectorConfig(
@@ -108,17 +109,13 @@ class FluviusSpec(ProviderSpec):
             vol.Required(CONF_SCOPE): TextSelector(),
             vol.Required(CONF_SUBSCRIPTION_KEY): PASSWORD_SELECTOR,
         }
-        if advanced:
-            fields[vol.Optional(CONF_BASE_URL)] = URL_SELECTOR
-            fields[vol.Optional(CONF_TOKEN_URL)] = URL_SELECTOR
+        fields |= advanced_section(
+            {
+                vol.Optional(CONF_BASE_URL): URL_SELECTOR,
+                vol.Optional(CONF_TOKEN_URL): URL_SELECTOR,
+            }
+        )
         return vol.Schema(fields)
-
-    def normalize(self, user_input: Mapping[str, Any]) -> dict[str, Any]:
-        """Strip the fields; drop empty URLs (the environment's defaults apply)."""
-        data = super().normalize(user_input)
-        if not data.get(CONF_TOKEN_URL):
-            data.pop(CONF_TOKEN_URL, None)
-        return data
 
     def check_input(self, data: Mapping[str, Any]) -> dict[str, str]:
         """Refuse empty fields, a malformed tenant id and unusable URLs."""

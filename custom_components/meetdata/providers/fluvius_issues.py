@@ -74,7 +74,13 @@ class FluviusIssueTracker:
         """Clear data after ended periods, raise the issues, start following."""
         if self.mandates.last_update_success:
             self._baseline = approved_periods(self.mandates.data)
-            await self.async_clear_ended(self.entry.runtime_data.meters)
+            # In the background: the recorder writes nothing before Home
+            # Assistant has started, and setup must not wait for that.
+            self.entry.async_create_background_task(
+                self.hass,
+                self._async_clear_ended_locked(),
+                f"{DOMAIN} ended data periods {self.entry.title}",
+            )
         self.async_sync()
         self.entry.async_on_unload(
             self.mandates.async_add_listener(self._async_mandates_updated)
@@ -175,9 +181,14 @@ class FluviusIssueTracker:
                 f"{DOMAIN} mandates changed {self.entry.title}",
             )
 
+    async def _async_clear_ended_locked(self) -> None:
+        """Clear ended periods before the history import reads the statistics."""
+        async with self.entry.runtime_data.history.importer.lock:
+            await self.async_clear_ended(self.entry.runtime_data.meters)
+
     async def _async_reload(self) -> None:
         """Clear data after a period end that moved into the past; reload."""
-        await self.async_clear_ended(self.entry.runtime_data.meters)
+        await self._async_clear_ended_locked()
         self.hass.config_entries.async_schedule_reload(self.entry.entry_id)
 
     @callback

@@ -51,6 +51,8 @@ from .base import (
     FormError,
     MeetdataEntry,
     ProviderSpec,
+    advanced_section,
+    flatten_sections,
 )
 from .kenter_issues import async_track_permissions
 
@@ -114,17 +116,24 @@ class KenterSpec(ProviderSpec):
 
     # ------------------------------------------------------------------ forms
 
-    def schema(self, *, advanced: bool) -> vol.Schema:
-        """Ask for one connection (and the base URL in advanced mode)."""
-        fields: dict[vol.Marker, Any] = {
+    def schema(self) -> vol.Schema:
+        """Ask for the first connection (and, in the advanced section, the URL)."""
+        return vol.Schema(
+            {
+                **self.connection_fields(),
+                **advanced_section({vol.Optional(CONF_BASE_URL): URL_SELECTOR}),
+            }
+        )
+
+    @staticmethod
+    def connection_fields() -> dict[vol.Marker, Any]:
+        """Return the fields of one connection (the form after the first)."""
+        return {
             vol.Required(CONF_EAN): TextSelector(),
             vol.Required(CONF_PASSCODE): PASSWORD_SELECTOR,
             vol.Optional(CONF_METER_CODE): TextSelector(),
             vol.Required(CONF_ADD_ANOTHER, default=False): BooleanSelector(),
         }
-        if advanced:
-            fields[vol.Optional(CONF_BASE_URL)] = URL_SELECTOR
-        return vol.Schema(fields)
 
     def reauth_schema_for(self, data: Mapping[str, Any]) -> vol.Schema:
         """Ask which connection's passcode changed, and the new passcode."""
@@ -135,19 +144,17 @@ class KenterSpec(ProviderSpec):
             }
         )
 
-    def reconfigure_schema(
-        self, data: Mapping[str, Any], *, advanced: bool
-    ) -> vol.Schema:
-        """Ask which connections to keep and whether to add one."""
-        fields: dict[vol.Marker, Any] = {
-            vol.Optional(CONF_CONNECTIONS): _ean_selector(
-                connections_of(data), multiple=True
-            ),
-            vol.Required(CONF_ADD_ANOTHER, default=False): BooleanSelector(),
-        }
-        if advanced:
-            fields[vol.Optional(CONF_BASE_URL)] = URL_SELECTOR
-        return vol.Schema(fields)
+    def reconfigure_schema(self, data: Mapping[str, Any]) -> vol.Schema:
+        """Ask which connections to keep, whether to add one, and the URL."""
+        return vol.Schema(
+            {
+                vol.Optional(CONF_CONNECTIONS): _ean_selector(
+                    connections_of(data), multiple=True
+                ),
+                vol.Required(CONF_ADD_ANOTHER, default=False): BooleanSelector(),
+                **advanced_section({vol.Optional(CONF_BASE_URL): URL_SELECTOR}),
+            }
+        )
 
     # ------------------------------------------------------------------ input
 
@@ -159,6 +166,7 @@ class KenterSpec(ProviderSpec):
         Whitespace inside an EAN-code is dropped (it is often written in
         groups); a base URL given on the form replaces the stored one.
         """
+        user_input = flatten_sections(user_input)
         conn: Connection = {
             CONF_EAN: "".join(str(user_input.get(CONF_EAN, "")).split()),
             CONF_PASSCODE: str(user_input.get(CONF_PASSCODE, "")).strip(),
@@ -173,20 +181,19 @@ class KenterSpec(ProviderSpec):
 
     @staticmethod
     def kept_connections(
-        data: Mapping[str, Any], user_input: Mapping[str, Any], *, advanced: bool
+        data: Mapping[str, Any], user_input: Mapping[str, Any]
     ) -> dict[str, Any]:
         """Return entry data with only the connections chosen to keep.
 
-        The base URL comes from the form in advanced mode, else it is kept.
+        A base URL given on the form replaces the stored one; empty keeps it.
         """
+        user_input = flatten_sections(user_input)
         keep = set(user_input.get(CONF_CONNECTIONS, []))
         result: dict[str, Any] = {
             CONF_CONNECTIONS: [c for c in connections_of(data) if c[CONF_EAN] in keep]
         }
-        url = (
-            str(user_input.get(CONF_BASE_URL) or "").strip()
-            if advanced
-            else data.get(CONF_BASE_URL)
+        url = str(user_input.get(CONF_BASE_URL) or "").strip() or data.get(
+            CONF_BASE_URL
         )
         if url:
             result[CONF_BASE_URL] = url

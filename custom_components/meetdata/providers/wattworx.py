@@ -17,7 +17,13 @@ from ..api.base import MeterDataClient
 from ..api.models import Meter, MeterKind, Provider
 from ..api.wattworx import DEFAULT_BASE_URL, WattworxClient
 from ..const import CONF_BASE_URL
-from .base import PASSWORD_SELECTOR, URL_SELECTOR, MeetdataEntry, ProviderSpec
+from .base import (
+    PASSWORD_SELECTOR,
+    URL_SELECTOR,
+    MeetdataEntry,
+    ProviderSpec,
+    advanced_section,
+)
 from .wattworx_issues import async_track_authorisations
 
 #: What the client accepts as a key: printable ASCII without spaces.
@@ -51,12 +57,14 @@ class WattworxSpec(ProviderSpec):
     # Day detail values allow 60 days per request; 30 keeps answers small.
     history_window = timedelta(days=30)
 
-    def schema(self, *, advanced: bool) -> vol.Schema:
-        """Ask for the API key (and the base URL in advanced mode)."""
-        fields: dict[vol.Marker, Any] = {vol.Required(CONF_API_KEY): PASSWORD_SELECTOR}
-        if advanced:
-            fields[vol.Optional(CONF_BASE_URL)] = URL_SELECTOR
-        return vol.Schema(fields)
+    def schema(self) -> vol.Schema:
+        """Ask for the API key (and, in the advanced section, the base URL)."""
+        return vol.Schema(
+            {
+                vol.Required(CONF_API_KEY): PASSWORD_SELECTOR,
+                **advanced_section({vol.Optional(CONF_BASE_URL): URL_SELECTOR}),
+            }
+        )
 
     def check_input(self, data: Mapping[str, Any]) -> dict[str, str]:
         """Refuse empty keys and keys with spaces or other odd characters."""
