@@ -14,8 +14,9 @@ import logging
 from pathlib import Path
 import warnings
 
-INTEGRATION_DIR = str(Path(__file__).resolve().parent.parent / "custom_components")
 DOMAIN = "meetdata"
+#: A module of the integration lives under this path part (wherever installed).
+INTEGRATION_PART = f"/custom_components/{DOMAIN}/"
 
 
 def is_report(record: logging.LogRecord) -> bool:
@@ -32,9 +33,10 @@ def is_report(record: logging.LogRecord) -> bool:
 
 def is_ours(warning: warnings.WarningMessage) -> bool:
     """Return whether a warning is a deprecation raised from our modules."""
-    return issubclass(
-        warning.category, DeprecationWarning | PendingDeprecationWarning
-    ) and str(Path(warning.filename).resolve()).startswith(INTEGRATION_DIR)
+    return (
+        issubclass(warning.category, DeprecationWarning | PendingDeprecationWarning)
+        and INTEGRATION_PART in Path(warning.filename).as_posix()
+    )
 
 
 def deprecation_reports(

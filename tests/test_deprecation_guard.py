@@ -13,13 +13,6 @@ import pytest
 
 from .deprecation_guard import deprecation_reports
 
-OUR_MODULE = (
-    Path(__file__).resolve().parent.parent
-    / "custom_components"
-    / "meetdata"
-    / "deprecated_call.py"
-)
-
 
 async def test_guard_catches_a_report_of_home_assistant(
     hass: HomeAssistant,
@@ -49,11 +42,13 @@ async def test_guard_ignores_reports_about_others(
     assert deprecation_reports(caplog.records) == []
 
 
-def test_guard_catches_a_deprecation_warning_from_our_module() -> None:
+def test_guard_catches_a_deprecation_warning_from_our_module(tmp_path: Path) -> None:
     """A DeprecationWarning attributed to an integration module is caught."""
+    # A module path of an installed copy (outside the source tree coverage reads).
+    module = tmp_path / "custom_components" / "meetdata" / "deprecated_call.py"
     code = compile(
         "import warnings\nwarnings.warn('old API', DeprecationWarning, stacklevel=1)\n",
-        str(OUR_MODULE),
+        str(module),
         "exec",
     )
     with warnings.catch_warnings(record=True) as caught:
