@@ -11,21 +11,20 @@ from custom_components.meetdata.api.errors import (
     MeetdataAuthError,
     MeetdataConnectionError,
 )
-from custom_components.meetdata.api.fluvius import (
+from custom_components.meetdata.api.models import Interval, Quality, Quantity
+from custom_components.meetdata.providers.fluvius.client import (
     DataServiceType,
     Mandate,
     MandateStatus,
     RenewalStatus,
 )
-from custom_components.meetdata.api.models import Interval, Quality, Quantity
-from custom_components.meetdata.providers.fluvius import FluviusSpec
-from custom_components.meetdata.providers.fluvius_insights import (
+from custom_components.meetdata.providers.fluvius.insights import (
     _Store,
     day_amount,
     meter_insights,
     month_start,
 )
-from custom_components.meetdata.providers.fluvius_mandates import (
+from custom_components.meetdata.providers.fluvius.mandates import (
     ISSUE_FINISHED,
     ISSUE_REQUESTED,
     approved_periods,
@@ -34,6 +33,7 @@ from custom_components.meetdata.providers.fluvius_mandates import (
     no_mandate_issues,
     update_error,
 )
+from custom_components.meetdata.providers.fluvius.spec import FluviusSpec
 
 EAN = "541440110000000001"
 OTHER = "541440000000000009"

@@ -42,7 +42,7 @@ from .coordinator import MeetdataConfigEntry
 from .error_keys import error_key
 from .providers import PROVIDERS, get_spec
 from .providers.base import FormError, ProviderSpec
-from .providers.kenter import (
+from .providers.kenter.spec import (
     CONF_ADD_ANOTHER,
     CONF_CONNECTIONS,
     CONF_EAN,

@@ -24,7 +24,7 @@ from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from .api.models import Meter, Quantity
 from .coordinator import LatestCoordinator, MeetdataConfigEntry
 from .entity import MeetdataEntity
-from .providers.fluvius_sensors import fluvius_sensors
+from .providers.fluvius.sensors import fluvius_sensors
 from .units import REACTIVE_ENERGY, REACTIVE_POWER
 
 PARALLEL_UPDATES = 0

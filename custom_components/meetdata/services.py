@@ -17,9 +17,9 @@ from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from .const import DOMAIN, MAX_HISTORY_DAYS
-from .providers.fluvius_services import async_setup_fluvius_services
+from .providers.fluvius.services import async_setup_fluvius_services
 from .providers.service_entry import loaded_entry
-from .providers.wattworx_services import async_setup_wattworx_services
+from .providers.wattworx.services import async_setup_wattworx_services
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 ATTR_START = "start"

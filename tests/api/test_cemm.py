@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
-from custom_components.meetdata.api.cemm import ALIASES, CemmClient, alias_key, uid_key
 from custom_components.meetdata.api.errors import (
     MeetdataAuthError,
     MeetdataConnectionError,
@@ -29,6 +28,12 @@ from custom_components.meetdata.api.models import (
     MeterKind,
     Provider,
     Quantity,
+)
+from custom_components.meetdata.providers.cemm.client.client import (
+    ALIASES,
+    CemmClient,
+    alias_key,
+    uid_key,
 )
 
 from ..conftest import Serve

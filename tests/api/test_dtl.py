@@ -11,13 +11,6 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
-from custom_components.meetdata.api.dtl import (
-    MAX_WINDOW,
-    DtlClient,
-    MeterType,
-    MetingType,
-    is_valid_ean,
-)
 from custom_components.meetdata.api.errors import (
     MeetdataAuthError,
     MeetdataConnectionError,
@@ -37,6 +30,13 @@ from custom_components.meetdata.api.models import (
     Provider,
     Quality,
     Quantity,
+)
+from custom_components.meetdata.providers.dtl.client.client import (
+    MAX_WINDOW,
+    DtlClient,
+    MeterType,
+    MetingType,
+    is_valid_ean,
 )
 
 from ..conftest import Serve

@@ -23,7 +23,16 @@ from custom_components.meetdata.api.errors import (
     MeetdataRateLimitError,
     MeetdataResponseError,
 )
-from custom_components.meetdata.api.fluvius import (
+from custom_components.meetdata.api.models import (
+    Interval,
+    IntervalSeries,
+    Meter,
+    MeterKind,
+    Provider,
+    Quality,
+    Quantity,
+)
+from custom_components.meetdata.providers.fluvius.client import (
     ComplexEnergyType,
     DataServiceType,
     EnergyType,
@@ -39,24 +48,21 @@ from custom_components.meetdata.api.fluvius import (
     parse_energy,
     split_windows,
 )
-from custom_components.meetdata.api.fluvius.client import (
+from custom_components.meetdata.providers.fluvius.client.client import (
     local_midnight_ceil,
     three_years_back,
 )
-from custom_components.meetdata.api.fluvius.mandates import (
+from custom_components.meetdata.providers.fluvius.client.mandates import (
     mandate_to_json,
     parse_mandates,
 )
-from custom_components.meetdata.api.fluvius.paths import BASE_URLS, token_url
-from custom_components.meetdata.api.fluvius.sandbox import Direction, MeterType
-from custom_components.meetdata.api.models import (
-    Interval,
-    IntervalSeries,
-    Meter,
-    MeterKind,
-    Provider,
-    Quality,
-    Quantity,
+from custom_components.meetdata.providers.fluvius.client.paths import (
+    BASE_URLS,
+    token_url,
+)
+from custom_components.meetdata.providers.fluvius.client.sandbox import (
+    Direction,
+    MeterType,
 )
 
 from ..conftest import Serve

@@ -27,7 +27,15 @@ from custom_components.meetdata.api.errors import (
     MeetdataResponseError,
     MeetdataTimeoutError,
 )
-from custom_components.meetdata.api.kenter import (
+from custom_components.meetdata.api.models import (
+    Interval,
+    Meter,
+    MeterKind,
+    Provider,
+    Quality,
+    Quantity,
+)
+from custom_components.meetdata.providers.kenter.client import (
     DEFAULT_BASE_URL,
     NAMESPACE,
     KenterAuthError,
@@ -45,21 +53,16 @@ from custom_components.meetdata.api.kenter import (
     meter_kind,
     meter_name,
 )
-from custom_components.meetdata.api.kenter.codec import LocalOnlyTransport, load_codec
-from custom_components.meetdata.api.kenter.errors import fault_error, scrub
-from custom_components.meetdata.api.kenter.parse import (
+from custom_components.meetdata.providers.kenter.client.codec import (
+    LocalOnlyTransport,
+    load_codec,
+)
+from custom_components.meetdata.providers.kenter.client.errors import fault_error, scrub
+from custom_components.meetdata.providers.kenter.client.parse import (
     decode_meter_data,
     parse_envelope,
     parse_timestamp,
     resolve_local,
-)
-from custom_components.meetdata.api.models import (
-    Interval,
-    Meter,
-    MeterKind,
-    Provider,
-    Quality,
-    Quantity,
 )
 
 from ..conftest import Serve

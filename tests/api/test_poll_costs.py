@@ -11,21 +11,21 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import pytest
 
-from custom_components.meetdata.api.cemm import CemmClient
 from custom_components.meetdata.api.errors import MeetdataResponseError
-from custom_components.meetdata.api.fluvius import FluviusClient
-from custom_components.meetdata.api.kenter.codec import (
+from custom_components.meetdata.api.models import Quantity
+from custom_components.meetdata.providers.cemm.client.client import CemmClient
+from custom_components.meetdata.providers.fluvius.client import FluviusClient
+from custom_components.meetdata.providers.kenter.client.codec import (
     _ENVELOPE_CACHE_SIZE,
     KenterCodec,
     load_codec,
 )
-from custom_components.meetdata.api.kenter.const import (
+from custom_components.meetdata.providers.kenter.client.const import (
     NAMESPACE,
     OP_LATEST,
     OP_METADATA,
     OP_METER_DATA,
 )
-from custom_components.meetdata.api.models import Quantity
 
 from ..conftest import Serve
 from ..simulators.cemm import DEMO_API_KEY, CemmSimulator

@@ -23,12 +23,18 @@ from custom_components.meetdata.api.errors import (
     MeetdataTimeoutError,
 )
 from custom_components.meetdata.api.models import Meter, MeterKind, Provider, Quantity
-from custom_components.meetdata.api.wattworx import DEFAULT_BASE_URL, WattworxClient
-from custom_components.meetdata.api.wattworx.client import _retry_after
-from custom_components.meetdata.api.wattworx.models import kind_for_type
-from custom_components.meetdata.api.wattworx.params import build_url, split_days
-from custom_components.meetdata.api.wattworx.times import LocalTimeResolver
-from custom_components.meetdata.api.wattworx.xmlsafe import parse_xml
+from custom_components.meetdata.providers.wattworx.client import (
+    DEFAULT_BASE_URL,
+    WattworxClient,
+)
+from custom_components.meetdata.providers.wattworx.client.client import _retry_after
+from custom_components.meetdata.providers.wattworx.client.models import kind_for_type
+from custom_components.meetdata.providers.wattworx.client.params import (
+    build_url,
+    split_days,
+)
+from custom_components.meetdata.providers.wattworx.client.times import LocalTimeResolver
+from custom_components.meetdata.providers.wattworx.client.xmlsafe import parse_xml
 
 from ..conftest import Serve
 from ..simulators import wattworx as simmod

@@ -49,10 +49,10 @@ async def settle_background_imports(hass: HomeAssistant) -> AsyncIterator[None]:
 def fast_promises(monkeypatch: pytest.MonkeyPatch) -> None:
     """Let CEMM promises expire after 0.3 s instead of 10 s."""
     monkeypatch.setattr(
-        "custom_components.meetdata.providers.cemm.PROMISE_TIMEOUT", 0.3
+        "custom_components.meetdata.providers.cemm.spec.PROMISE_TIMEOUT", 0.3
     )
     monkeypatch.setattr(
-        "custom_components.meetdata.providers.cemm.PROMISE_RETRY_DELAY", 0.05
+        "custom_components.meetdata.providers.cemm.spec.PROMISE_RETRY_DELAY", 0.05
     )
 
 

@@ -45,7 +45,7 @@ from custom_components.meetdata.const import (
     DOMAIN,
 )
 from custom_components.meetdata.providers import PROVIDERS
-from custom_components.meetdata.providers.dtl import CONF_CUSTOMER_EANS
+from custom_components.meetdata.providers.dtl.spec import CONF_CUSTOMER_EANS
 from custom_components.meetdata.statistics import HOUR, statistic_id
 from custom_components.meetdata.units import REACTIVE_POWER
 

@@ -27,9 +27,6 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.meetdata.api.fluvius import month_bounds
-from custom_components.meetdata.api.fluvius.client import local_midnight_floor
-from custom_components.meetdata.api.fluvius.parse import BRUSSELS
 from custom_components.meetdata.api.models import Meter, Provider, Quantity
 from custom_components.meetdata.const import (
     CONF_BASE_URL,
@@ -38,15 +35,20 @@ from custom_components.meetdata.const import (
     CONF_PROVIDER,
     DOMAIN,
 )
-from custom_components.meetdata.providers.fluvius import FluviusSpec
-from custom_components.meetdata.providers.fluvius_insights import month_start
-from custom_components.meetdata.providers.fluvius_mandates import (
+from custom_components.meetdata.providers.fluvius.client import month_bounds
+from custom_components.meetdata.providers.fluvius.client.client import (
+    local_midnight_floor,
+)
+from custom_components.meetdata.providers.fluvius.client.parse import BRUSSELS
+from custom_components.meetdata.providers.fluvius.insights import month_start
+from custom_components.meetdata.providers.fluvius.mandates import (
     FluviusMandateCoordinator,
 )
-from custom_components.meetdata.providers.fluvius_runtime import (
+from custom_components.meetdata.providers.fluvius.runtime import (
     FluviusRuntime,
     get_runtime,
 )
+from custom_components.meetdata.providers.fluvius.spec import FluviusSpec
 from custom_components.meetdata.statistics import statistic_id
 
 from ..conftest import Serve

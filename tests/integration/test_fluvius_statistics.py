@@ -13,7 +13,7 @@ from homeassistant.util import dt as dt_util
 import pytest
 
 from custom_components.meetdata.api.models import Meter, MeterKind, Provider, Quantity
-from custom_components.meetdata.providers.fluvius_runtime import get_runtime
+from custom_components.meetdata.providers.fluvius.runtime import get_runtime
 from custom_components.meetdata.statistics import statistic_id
 
 from ..conftest import Serve

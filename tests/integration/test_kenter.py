@@ -44,7 +44,6 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.meetdata.api.kenter import meter_key
 from custom_components.meetdata.api.models import Interval, Meter, MeterKind, Quantity
 from custom_components.meetdata.const import (
     CONF_BASE_URL,
@@ -52,7 +51,8 @@ from custom_components.meetdata.const import (
     CONF_PROVIDER,
     DOMAIN,
 )
-from custom_components.meetdata.providers.kenter import (
+from custom_components.meetdata.providers.kenter.client import meter_key
+from custom_components.meetdata.providers.kenter.spec import (
     CONF_ADD_ANOTHER,
     CONF_CONNECTIONS,
     CONF_EAN,

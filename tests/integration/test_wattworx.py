@@ -31,7 +31,6 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.meetdata.api.models import Provider
-from custom_components.meetdata.api.wattworx.times import day_end
 from custom_components.meetdata.const import (
     CONF_BASE_URL,
     CONF_HISTORY_DAYS,
@@ -40,7 +39,8 @@ from custom_components.meetdata.const import (
     DOMAIN,
 )
 from custom_components.meetdata.providers import PROVIDERS
-from custom_components.meetdata.providers.wattworx import account_unique_id
+from custom_components.meetdata.providers.wattworx.client.times import day_end
+from custom_components.meetdata.providers.wattworx.spec import account_unique_id
 
 from ..simulators.wattworx import (
     DEMO_KEY,

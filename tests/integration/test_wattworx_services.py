@@ -17,9 +17,9 @@ from homeassistant.helpers import device_registry as dr, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.meetdata.api.wattworx.times import day_end
 from custom_components.meetdata.const import CONF_HISTORY_DAYS, CONF_PROVIDER, DOMAIN
-from custom_components.meetdata.providers.wattworx import account_unique_id
+from custom_components.meetdata.providers.wattworx.client.times import day_end
+from custom_components.meetdata.providers.wattworx.spec import account_unique_id
 
 from ..simulators.wattworx import (
     DEMO_KEY,

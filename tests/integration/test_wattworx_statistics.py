@@ -23,7 +23,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 
 from custom_components.meetdata.api.models import Meter
-from custom_components.meetdata.api.wattworx.times import local_day_start
+from custom_components.meetdata.providers.wattworx.client.times import local_day_start
 from custom_components.meetdata.statistics import HOUR
 
 from ..simulators.wattworx import (

@@ -16,7 +16,7 @@ from custom_components.meetdata.const import (
     CONF_PROVIDER,
     DOMAIN,
 )
-from custom_components.meetdata.providers.wattworx import account_unique_id
+from custom_components.meetdata.providers.wattworx.spec import account_unique_id
 
 from ..conftest import Serve
 from ..simulators.wattworx import DEMO_KEY, WattworxSimulator

@@ -35,8 +35,11 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from lxml import etree
 
-from custom_components.meetdata.api.kenter.const import NAMESPACE, WSDL_PATH
 from custom_components.meetdata.api.models import Interval, MeterKind
+from custom_components.meetdata.providers.kenter.client.const import (
+    NAMESPACE,
+    WSDL_PATH,
+)
 
 TZ = ZoneInfo("Europe/Amsterdam")
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"

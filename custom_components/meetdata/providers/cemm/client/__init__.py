@@ -1,0 +1,1 @@
+"""The cemm API client (no Home Assistant imports)."""

@@ -1,0 +1,553 @@
+"""The Wattworx API v1 client (REST, XML, API key as Bearer token)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from functools import partial
+import logging
+import re
+
+import aiohttp
+
+from ....api.base import MeterDataClient
+from ....api.errors import (
+    MeetdataAuthError,
+    MeetdataConnectionError,
+    MeetdataError,
+    MeetdataInvalidRequestError,
+    MeetdataNotFoundError,
+    MeetdataPermissionError,
+    MeetdataRateLimitError,
+    MeetdataResponseError,
+)
+from ....api.http import (
+    DEFAULT_TIMEOUT,
+    MAX_RESPONSE_BYTES,
+    REDACTED,
+    HttpResponse,
+    request,
+)
+from ....api.models import (
+    IntervalSeries,
+    LatestReadings,
+    Meter,
+    MeterKind,
+    Provider,
+    Quantity,
+)
+from . import params as p
+from .convert import (
+    ATTR_FIRST_DATA_DATE,
+    client_meters,
+    device_to_meter,
+    electricity_series,
+    gas_series,
+    latest_readings,
+    unique_devices,
+)
+from .models import (
+    AuthorisationStatus,
+    ClientInfo,
+    DayDetailValue,
+    DayRequestResult,
+    DayValue,
+    Device,
+    DeviceType,
+    EanChange,
+    MonthValue,
+)
+from .parse import (
+    parse_authorisation_statuses,
+    parse_client,
+    parse_clients,
+    parse_day_details,
+    parse_day_request,
+    parse_day_values,
+    parse_device_types,
+    parse_devices,
+    parse_ean_change,
+    parse_error,
+    parse_month_values,
+)
+from .times import day_end, local_date, local_day_start, parse_date
+from .xmlsafe import Element, parse_xml
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Bodies larger than this are parsed in an executor.
+EXECUTOR_THRESHOLD = 64 * 1024
+_EAN_RE = re.compile(r"^\d{18}$")
+_ID_RE = re.compile(r"^\d{1,18}$")
+_KEY_RE = re.compile(r"^[\x21-\x7e]+$")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]+")
+_MAX_MESSAGE = 200
+
+
+class WattworxClient(MeterDataClient):
+    """A client of one Wattworx API key (possibly covering several clients).
+
+    Every documented endpoint has a method; the ``MeterDataClient`` methods
+    build meters (one per EAN), latest readings and history on top of them.
+    """
+
+    provider = Provider.WATTWORX
+    max_history = None
+    history_quantities = (
+        Quantity.ENERGY_IMPORT,
+        Quantity.ENERGY_EXPORT,
+        Quantity.GAS_VOLUME,
+    )
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        api_key: str,
+        *,
+        base_url: str = p.DEFAULT_BASE_URL,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_bytes: int = MAX_RESPONSE_BYTES,
+    ) -> None:
+        """Store the session, key and endpoint; nothing is sent yet."""
+        self._session = session
+        self._api_key = api_key.strip()
+        self._base_url = base_url
+        self._timeout = timeout
+        self._max_bytes = max_bytes
+        #: The devices of the latest device list answer, by EAN.
+        self.known_devices: dict[str, Device] = {}
+
+    # ------------------------------------------------------------------
+    # HTTP and error mapping
+
+    async def _call[T](
+        self,
+        endpoint: tuple[str, str],
+        *segments: str,
+        parse: Callable[[Element], T],
+        query: Mapping[str, str] | None = None,
+        meter: str | None = None,
+    ) -> T:
+        """GET one endpoint and parse its XML body with ``parse``."""
+        if not _KEY_RE.match(self._api_key):
+            raise MeetdataAuthError("Missing or malformed Wattworx API key")
+        url = p.build_url(self._base_url, *endpoint, *segments)
+        name = "/".join(endpoint)
+        response = await request(
+            self._session,
+            p.METHOD,
+            url,
+            params=query,
+            headers={
+                "Authorization": f"Bearer {self._api_key}",
+                "Accept": "application/xml",
+            },
+            timeout=self._timeout,
+            max_bytes=self._max_bytes,
+        )
+        if not 200 <= response.status < 300:
+            raise self._http_error(response, name, meter)
+        decode = partial(self._decode, parse=parse, name=name, meter=meter)
+        if len(response.body) > EXECUTOR_THRESHOLD:
+            return await asyncio.get_running_loop().run_in_executor(
+                None, decode, response.body
+            )
+        return decode(response.body)
+
+    def _decode[T](
+        self,
+        body: bytes,
+        *,
+        parse: Callable[[Element], T],
+        name: str,
+        meter: str | None,
+    ) -> T:
+        """Parse a successful body; an ``<error>`` root is still an error."""
+        root = parse_xml(body)
+        if root.tag == "error":
+            code, message = parse_error(root)
+            if code is None or 200 <= code < 300:
+                raise MeetdataResponseError(
+                    f"Wattworx {name} error: {self._clean(message)}", meter=meter
+                )
+            raise self._status_error(code, None, message, name, meter)
+        return parse(root)
+
+    def _http_error(
+        self, response: HttpResponse, name: str, meter: str | None
+    ) -> MeetdataError:
+        """Return the error of a non-2xx answer (XML error body when given)."""
+        message = None
+        try:
+            root = parse_xml(response.body)
+        except MeetdataResponseError:
+            pass
+        else:
+            if root.tag == "error":
+                message = parse_error(root)[1]
+        return self._status_error(
+            response.status, response.headers.get("Retry-After"), message, name, meter
+        )
+
+    def _status_error(
+        self,
+        status: int,
+        retry_after: str | None,
+        message: str | None,
+        name: str,
+        meter: str | None,
+    ) -> MeetdataError:
+        """Map an HTTP status (or an error body's code) to a Meetdata error."""
+        text = f"Wattworx {name} answered {status}"
+        if message:
+            text += f": {self._clean(message)}"
+        if status == 401:
+            return MeetdataAuthError(text)
+        if status == 403:
+            # A valid key that may not read this EAN (authorisation not
+            # signed) is not a reason to re-authenticate.
+            if meter is not None:
+                return MeetdataPermissionError(text, meter=meter)
+            return MeetdataAuthError(text)
+        if status == 404:
+            return MeetdataNotFoundError(text, meter=meter)
+        if status in (400, 422):
+            return MeetdataInvalidRequestError(text, meter=meter)
+        if status == 429:
+            return MeetdataRateLimitError(
+                text, retry_after=_retry_after(retry_after), meter=meter
+            )
+        if 500 <= status < 600:
+            return MeetdataConnectionError(text, meter=meter)
+        return MeetdataResponseError(text, meter=meter)
+
+    def _clean(self, message: str | None) -> str:
+        """Return a server message without the key or control characters."""
+        text = message or "no message"
+        if self._api_key:
+            text = text.replace(self._api_key, REDACTED)
+        text = _CONTROL_RE.sub(" ", text).strip()
+        return text[:_MAX_MESSAGE]
+
+    # ------------------------------------------------------------------
+    # Endpoints
+
+    async def async_get_devices(self) -> list[Device]:
+        """Return every device of the key (all clients of a multi-client key).
+
+        The answer is also kept, one device per EAN, in ``known_devices``.
+        """
+        devices = await self._call(p.EAN_LIST, parse=parse_devices)
+        self.known_devices = unique_devices(devices)
+        return devices
+
+    async def async_get_device_types(self) -> list[DeviceType]:
+        """Return the available device types."""
+        return await self._call(p.EAN_TYPES, parse=parse_device_types)
+
+    async def async_get_authorisation_statuses(self) -> list[AuthorisationStatus]:
+        """Return the possible authorisation statuses."""
+        return await self._call(
+            p.EAN_AUTHORISATION_STATUS, parse=parse_authorisation_statuses
+        )
+
+    async def async_get_month_values(
+        self,
+        ean: str | None = None,
+        start: date | None = None,
+        end: date | None = None,
+        *,
+        device_id: str | None = None,
+    ) -> list[MonthValue]:
+        """Return month readings of a device (by EAN or device id)."""
+        selector, meter = _selector(ean, device_id)
+        return await self._call(
+            p.EAN_MONTH_VALUES,
+            *selector,
+            *p.date_range(start, end),
+            parse=parse_month_values,
+            meter=meter,
+        )
+
+    async def async_get_day_values(
+        self,
+        ean: str | None = None,
+        start: date | None = None,
+        end: date | None = None,
+        *,
+        device_id: str | None = None,
+    ) -> list[DayValue]:
+        """Return day readings of a device (by EAN or device id)."""
+        selector, meter = _selector(ean, device_id)
+        return await self._call(
+            p.EAN_DAY_VALUES,
+            *selector,
+            *p.date_range(start, end),
+            parse=parse_day_values,
+            meter=meter,
+        )
+
+    async def async_get_day_detail_values(
+        self,
+        ean: str | None,
+        start: date,
+        end: date,
+        *,
+        device_id: str | None = None,
+        values: str = p.VALUES_KWH,
+        time_format: str | None = p.TF_UTC,
+    ) -> list[DayDetailValue]:
+        """Return the interval rows of the local days start..end (inclusive).
+
+        The range is split into requests of at most 60 days. ``values``
+        (KWH or WH) and ``time_format`` (``tf``: "4" for UTC, None for local
+        time) are the metering time format options of the document.
+        """
+        selector, meter = _selector(ean, device_id)
+        if values not in (p.VALUES_KWH, p.VALUES_WH):
+            raise MeetdataInvalidRequestError(
+                f"Unknown Wattworx values mode {values!r}"
+            )
+        if time_format not in (None, p.TF_UTC):
+            raise MeetdataInvalidRequestError(
+                f"Unsupported Wattworx time format {time_format!r}"
+            )
+        if end < start:
+            raise MeetdataInvalidRequestError(
+                "Wattworx date range ends before it starts"
+            )
+        query = p.detail_query(values, time_format)
+        result: list[DayDetailValue] = []
+        for first, last in p.split_days(start, end):
+            parse = partial(
+                parse_day_details,
+                values=values,
+                utc=time_format == p.TF_UTC,
+                window=(local_day_start(first), day_end(last)),
+            )
+            result += await self._call(
+                p.EAN_DAY_DETAIL_VALUES,
+                *selector,
+                *p.date_range(first, last),
+                parse=parse,
+                query=query,
+                meter=meter,
+            )
+        return result
+
+    async def async_add_ean(self, client_id: str, ean: str, eantype: str) -> EanChange:
+        """Add an EAN of type ``eantype`` (KVBE, KVBG, ...) to a client."""
+        _check_id(client_id)
+        _check_ean(ean)
+        return await self._call(
+            p.EAN_ADD,
+            "client",
+            client_id,
+            "code",
+            ean,
+            "eantype",
+            eantype,
+            parse=parse_ean_change,
+            meter=ean,
+        )
+
+    async def async_delete_ean(self, client_id: str, ean: str) -> EanChange:
+        """Delete an EAN from a client."""
+        _check_id(client_id)
+        _check_ean(ean)
+        return await self._call(
+            p.EAN_DELETE,
+            "client",
+            client_id,
+            "code",
+            ean,
+            parse=parse_ean_change,
+            meter=ean,
+        )
+
+    async def async_get_clients(self) -> list[ClientInfo]:
+        """Return every client of the account with its authorisations."""
+        return await self._call(p.CLIENT_LIST, parse=parse_clients)
+
+    async def async_add_client(
+        self, name: str, address: str, zip_code: str, city: str
+    ) -> ClientInfo:
+        """Add a client (the details are URL-encoded path segments)."""
+        return await self._call(
+            p.CLIENT_ADD,
+            "name",
+            name,
+            "address",
+            address,
+            "zip",
+            zip_code,
+            "city",
+            city,
+            parse=parse_client,
+        )
+
+    async def async_delete_client(self, client_id: str) -> ClientInfo:
+        """Delete a client; the answer carries its status ("Removed")."""
+        _check_id(client_id)
+        return await self._call(p.CLIENT_DELETE, "id", client_id, parse=parse_client)
+
+    async def async_request_day_values(self, ean: str, day: date) -> DayRequestResult:
+        """Request the data of one day: queued, or the day values at once.
+
+        The document allows at most 30 days in the past; future days are fine.
+        """
+        _check_ean(ean)
+        return await self._call(
+            p.EAN_REQUEST_DAY_VALUES,
+            "code",
+            ean,
+            "date",
+            p.format_date(day),
+            parse=parse_day_request,
+            meter=ean,
+        )
+
+    async def async_account_id(self) -> str:
+        """Return a stable source for the account's unique id.
+
+        The sorted client ids of the key, comma-separated; the caller hashes
+        it. The key itself never goes into an id.
+        """
+        clients = await self.async_get_clients()
+        ids = sorted({client.id for client in clients}, key=lambda cid: (len(cid), cid))
+        if not ids:
+            raise MeetdataResponseError("The Wattworx key gives access to no client")
+        return ",".join(ids)
+
+    # ------------------------------------------------------------------
+    # MeterDataClient
+
+    async def async_get_meters(self) -> list[Meter]:
+        """Return one gateway meter per client, then one meter per EAN."""
+        await self.async_get_devices()
+        meters: list[Meter] = []
+        owners: list[Device] = []
+        for device in self.known_devices.values():
+            meter = device_to_meter(device)
+            if meter is not None:
+                meters.append(meter)
+                owners.append(device)
+        return client_meters(owners) + meters
+
+    async def async_get_latest(self, meters: Sequence[Meter]) -> LatestReadings:
+        """Return the registers of each meter's last data date.
+
+        One device list request (fresh last data dates and authorisation
+        statuses) plus one day values request per meter: the document has no
+        endpoint with readings of all devices at once. Meters without a signed
+        authorisation or without data are left out.
+        """
+        wanted = [meter for meter in meters if meter.provider is Provider.WATTWORX]
+        if not wanted:
+            return {}
+        await self.async_get_devices()
+        devices = self.known_devices
+        result: LatestReadings = {}
+        for meter in wanted:
+            device = devices.get(meter.key)
+            if device is None or device.client is None or not device.signed:
+                continue
+            last = device.client.last_data_date
+            if last is None:
+                continue
+            try:
+                days = await self.async_get_day_values(meter.key, last, last)
+            except (MeetdataNotFoundError, MeetdataPermissionError) as err:
+                _LOGGER.debug("No Wattworx readings for %s: %s", meter.key, err)
+                continue
+            day = max(days, key=lambda row: row.date) if days else None
+            result[meter.key] = latest_readings(meter.kind, day, last)
+        return result
+
+    async def async_get_history(
+        self, meter: Meter, start: datetime, end: datetime
+    ) -> list[IntervalSeries]:
+        """Return 15-minute kWh amounts or hourly gas amounts in [start, end).
+
+        Electricity comes from the kWh amounts of day detail values; gas
+        amounts are differences of consecutive hourly readings, so gas
+        windows reach one hour past ``end`` for the closing reading.
+        """
+        if start.tzinfo is None or end.tzinfo is None:
+            raise MeetdataInvalidRequestError("History bounds must be timezone-aware")
+        if meter.kind not in (MeterKind.ELECTRICITY, MeterKind.GAS):
+            raise MeetdataInvalidRequestError(
+                f"Wattworx has no history for {meter.kind} meters", meter=meter.key
+            )
+        if end <= start:
+            return []
+        known = self.known_devices.get(meter.key)
+        if known is not None and not known.signed:
+            # No data without a signed authorisation (the API answers 403).
+            return []
+        first = local_date(start)
+        earliest = self.earliest_history(meter)
+        if earliest is not None:
+            first = max(first, local_date(earliest))
+        if meter.kind is MeterKind.GAS:
+            last = local_date(end + timedelta(hours=1))
+        else:
+            last = local_date(end - timedelta(microseconds=1))
+        if last < first:
+            return []
+        details = await self.async_get_day_detail_values(meter.key, first, last)
+        if meter.kind is MeterKind.GAS:
+            return [gas_series(meter.key, details, start, end)]
+        return electricity_series(meter.key, details, start, end)
+
+    def earliest_history(self, meter: Meter) -> datetime | None:
+        """Return the start of the device's first data date (local midnight)."""
+        text = meter.attributes.get(ATTR_FIRST_DATA_DATE)
+        if not text:
+            return None
+        try:
+            return local_day_start(parse_date(text))
+        except MeetdataResponseError:
+            return None
+
+
+def _selector(ean: str | None, device_id: str | None) -> tuple[tuple[str, str], str]:
+    """Return the path segments naming a device, and its label for errors."""
+    if ean is not None and device_id is None:
+        _check_ean(ean)
+        return ("code", ean), ean
+    if device_id is not None and ean is None:
+        _check_id(device_id)
+        return ("id", device_id), device_id
+    raise MeetdataInvalidRequestError("Give either an EAN or a device id")
+
+
+def _check_ean(ean: str) -> None:
+    """Refuse anything but an 18-digit EAN before it goes into a path."""
+    if not _EAN_RE.match(ean):
+        raise MeetdataInvalidRequestError("An EAN code has 18 digits", meter=ean[:40])
+
+
+def _check_id(value: str) -> None:
+    """Refuse anything but a numeric id before it goes into a path."""
+    if not _ID_RE.match(value):
+        raise MeetdataInvalidRequestError(f"Invalid Wattworx id {value[:40]!r}")
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Parse Retry-After (seconds or an HTTP date) into seconds."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
