@@ -20,16 +20,12 @@ from .const import (
     CONF_UPDATE_INTERVAL,
     DOMAIN,
 )
-from .coordinator import (
-    HistoryCoordinator,
-    LatestCoordinator,
-    MeetdataConfigEntry,
-    MeetdataRuntimeData,
-)
+from .coordinator import HistoryCoordinator, LatestCoordinator
 from .entity import device_info
 from .error_keys import error_key
 from .providers import get_spec
 from .repairs import async_clear_entry_issues
+from .runtime import MeetdataConfigEntry, MeetdataRuntimeData
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [Platform.SENSOR]

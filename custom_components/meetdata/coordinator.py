@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
@@ -18,23 +16,12 @@ from .api.errors import MeetdataAuthError, MeetdataError, MeetdataPermissionErro
 from .api.models import LatestReadings, Meter
 from .const import DOMAIN, HISTORY_UPDATE_INTERVAL, LOGGER
 from .error_keys import error_key
-from .providers.base import ProviderSpec
 from .repairs import async_clear_meter_issue, async_raise_meter_issue
+from .runtime import MeetdataConfigEntry
 from .statistics import StatisticsImporter
 
-type MeetdataConfigEntry = ConfigEntry[MeetdataRuntimeData]
-
-
-@dataclass(slots=True)
-class MeetdataRuntimeData:
-    """What a loaded config entry holds."""
-
-    spec: ProviderSpec
-    client: MeterDataClient
-    all_meters: list[Meter]
-    meters: list[Meter]
-    latest: LatestCoordinator
-    history: HistoryCoordinator
+if TYPE_CHECKING:
+    from .providers.base import ProviderSpec
 
 
 async def async_call_client[T](

@@ -580,9 +580,9 @@ async def test_outage_and_back(
 
 async def test_unload(hass: HomeAssistant, loaded: MockConfigEntry) -> None:
     """Unloading drops the Fluvius parts of the entry."""
-    assert get_runtime(hass, loaded.entry_id) is not None
+    assert get_runtime(loaded) is not None
     assert await hass.config_entries.async_unload(loaded.entry_id)
-    assert get_runtime(hass, loaded.entry_id) is None
+    assert get_runtime(loaded) is None
 
 
 # ---------------------------------------------------------------- repair issues
@@ -706,7 +706,7 @@ async def test_refused_history_raises_no_mandate(
 
 
 def _runtime(hass: HomeAssistant, entry: MockConfigEntry) -> FluviusRuntime:
-    runtime = get_runtime(hass, entry.entry_id)
+    runtime = get_runtime(entry)
     assert runtime is not None
     return runtime
 

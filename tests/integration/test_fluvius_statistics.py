@@ -123,7 +123,7 @@ async def test_data_period_cut_off_removes_later_data(
     for mandate in sim.mandates:
         if mandate.ean == DIGITAL_EAN:
             mandate.data_period_to = end
-    runtime = get_runtime(hass, entry.entry_id)
+    runtime = get_runtime(entry)
     assert runtime is not None
     await runtime.mandates.async_refresh()
     await hass.async_block_till_done(wait_background_tasks=True)

@@ -22,7 +22,7 @@ from ...api.errors import MeetdataPermissionError
 from ...api.models import Meter
 from ...const import CONF_METERS, DOMAIN, LOGGER
 from ...repairs import async_clear_meter_issue
-from ..base import MeetdataEntry
+from ..base import MeetdataEntry, client_of
 from .cleanup import async_clear_after
 from .client import FluviusClient, Mandate
 from .client.client import ATTR_HEADPOINT
@@ -67,8 +67,7 @@ class FluviusIssueTracker:
 
     @property
     def _client(self) -> FluviusClient:
-        client: FluviusClient = self.entry.runtime_data.client
-        return client
+        return client_of(self.entry, FluviusClient)
 
     async def async_start(self) -> None:
         """Clear data after ended periods, raise the issues, start following."""

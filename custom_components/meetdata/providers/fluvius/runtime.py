@@ -2,21 +2,19 @@
 
 Set up from ``FluviusSpec.async_setup_entry`` (after the first poll of the
 latest readings, before the platforms and the first history import). The
-pieces are kept in ``hass.data`` by entry id for the sensor platform and the
-sandbox service, and dropped on unload.
+pieces are kept in the entry's runtime data (``provider``) for the sensors and
+the sandbox service, and go with it on unload.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import cast
 
 from homeassistant.core import HomeAssistant
-from homeassistant.util.hass_dict import HassKey
 
-from ...const import DOMAIN
-from ..base import MeetdataEntry
+from ...runtime import ProviderRuntime
+from ..base import MeetdataEntry, client_of
 from .client import FluviusClient
 from .insights import FluviusInsightsCoordinator, insight_meters
 from .issues import FluviusIssueTracker
@@ -28,7 +26,7 @@ HISTORY_UPDATE_INTERVAL = timedelta(hours=6)
 
 
 @dataclass(slots=True)
-class FluviusRuntime:
+class FluviusRuntime(ProviderRuntime):
     """The Fluvius parts of one loaded entry."""
 
     client: FluviusClient
@@ -37,18 +35,17 @@ class FluviusRuntime:
     tracker: FluviusIssueTracker
 
 
-FLUVIUS_DATA: HassKey[dict[str, FluviusRuntime]] = HassKey(f"{DOMAIN}_fluvius")
-
-
-def get_runtime(hass: HomeAssistant, entry_id: str) -> FluviusRuntime | None:
+def get_runtime(entry: MeetdataEntry) -> FluviusRuntime | None:
     """Return the Fluvius parts of a loaded entry (None: not a loaded Fluvius entry)."""
-    return hass.data.get(FLUVIUS_DATA, {}).get(entry_id)
+    runtime_data = getattr(entry, "runtime_data", None)  # gone once unloaded
+    runtime = runtime_data.provider if runtime_data is not None else None
+    return runtime if isinstance(runtime, FluviusRuntime) else None
 
 
 async def async_setup_fluvius(hass: HomeAssistant, entry: MeetdataEntry) -> None:
     """Read the mandates and the last two months; start following both."""
     runtime_data = entry.runtime_data
-    client = cast("FluviusClient", runtime_data.client)
+    client = client_of(entry, FluviusClient)
     mandates = FluviusMandateCoordinator(hass, entry, client)
     await mandates.async_refresh()
     tracker = FluviusIssueTracker(hass, entry, mandates)
@@ -58,10 +55,4 @@ async def async_setup_fluvius(hass: HomeAssistant, entry: MeetdataEntry) -> None
     )
     await insights.async_refresh()
     runtime_data.history.update_interval = HISTORY_UPDATE_INTERVAL
-    store = hass.data.setdefault(FLUVIUS_DATA, {})
-    store[entry.entry_id] = FluviusRuntime(client, mandates, insights, tracker)
-
-    def _forget() -> None:
-        store.pop(entry.entry_id, None)
-
-    entry.async_on_unload(_forget)
+    runtime_data.provider = FluviusRuntime(client, mandates, insights, tracker)

@@ -1,8 +1,4 @@
-"""Fluvius sensors: yesterday's offtake and injection, this and last month's peak.
-
-Imported by the sensor platform only (it uses the entity base, which the
-provider modules may not import at load time).
-"""
+"""Fluvius sensors: yesterday's offtake and injection, this and last month's peak."""
 
 from __future__ import annotations
 
@@ -11,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from homeassistant.components.sensor import SensorEntity, SensorEntityDescription
-from homeassistant.core import HomeAssistant
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from ...api.models import Meter, Quantity
@@ -23,12 +18,11 @@ from .runtime import get_runtime
 
 
 def fluvius_sensors(
-    hass: HomeAssistant,
     entry: MeetdataEntry,
     descriptions: Mapping[Quantity, SensorEntityDescription],
 ) -> list[SensorEntity]:
     """Return the sensors of a Fluvius entry's EANs (none for other entries)."""
-    runtime = get_runtime(hass, entry.entry_id)
+    runtime = get_runtime(entry)
     if runtime is None:
         return []
     coordinator = runtime.insights

@@ -28,12 +28,12 @@ from ...api.errors import MeetdataAuthError, MeetdataError
 from ...api.models import Provider
 from ...const import DOMAIN
 from ...error_keys import error_key
-from ..service_entry import loaded_entry, service_error
+from ...service_entry import loaded_entry, service_error
 from .client import Mandate, MandateStatus, RenewalStatus, decode_sandbox_ean
 from .client.parse import BRUSSELS
 from .client.paths import LIVE
+from .const import CONF_ENVIRONMENT
 from .runtime import FluviusRuntime, get_runtime
-from .spec import CONF_ENVIRONMENT
 
 SERVICE_CREATE_MOCK_MANDATE = "fluvius_create_mock_mandate"
 
@@ -72,7 +72,7 @@ def _sandbox_runtime(hass: HomeAssistant, entry_id: str) -> FluviusRuntime:
     entry = loaded_entry(
         hass, entry_id, Provider.FLUVIUS, wrong_provider="fluvius_not_fluvius"
     )
-    runtime = get_runtime(hass, entry_id)
+    runtime = get_runtime(entry)
     if runtime is None:
         raise service_error("entry_not_loaded", entry=entry.title)
     if entry.data.get(CONF_ENVIRONMENT) == LIVE:

@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 import aiohttp
+from homeassistant.components.sensor import SensorEntity, SensorEntityDescription
 from homeassistant.const import CONF_CLIENT_ID, CONF_CLIENT_SECRET
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.selector import (
@@ -28,7 +29,7 @@ from yarl import URL
 
 from ...api.base import MeterDataClient
 from ...api.errors import MeetdataAuthError, MeetdataError
-from ...api.models import Meter, Provider
+from ...api.models import Meter, Provider, Quantity
 from ...const import CONF_BASE_URL
 from ..base import (
     PASSWORD_SELECTOR,
@@ -39,13 +40,16 @@ from ..base import (
 )
 from .client import FluviusClient, FluviusTokenError
 from .client.paths import BASE_URLS, LIVE, SANDBOX
+from .const import (
+    CONF_ENVIRONMENT,
+    CONF_SCOPE,
+    CONF_SUBSCRIPTION_KEY,
+    CONF_TENANT_ID,
+    CONF_TOKEN_URL,
+)
 from .runtime import async_setup_fluvius
-
-CONF_ENVIRONMENT = "environment"
-CONF_TENANT_ID = "tenant_id"
-CONF_SCOPE = "scope"
-CONF_SUBSCRIPTION_KEY = "subscription_key"
-CONF_TOKEN_URL = "token_url"  # noqa: S105
+from .sensors import fluvius_sensors
+from .services import async_setup_fluvius_services
 
 ENVIRONMENTS = (LIVE, SANDBOX)
 #: Translation key of the environment options (selector.<key>.options).
@@ -175,3 +179,15 @@ class FluviusSpec(ProviderSpec):
     ) -> None:
         """Track mandates (repair issues) and compute the peak sensors' data."""
         await async_setup_fluvius(hass, entry)
+
+    def async_setup_services(self, hass: HomeAssistant) -> None:
+        """Register the sandbox's mock-mandate service."""
+        async_setup_fluvius_services(hass)
+
+    def sensors(
+        self,
+        entry: MeetdataEntry,
+        descriptions: Mapping[Quantity, SensorEntityDescription],
+    ) -> list[SensorEntity]:
+        """Return the day-amount and capacity-peak sensors of the EANs."""
+        return fluvius_sensors(entry, descriptions)

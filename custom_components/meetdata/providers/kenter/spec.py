@@ -15,13 +15,12 @@ errors that name its EAN-code. ``ON_FORM`` is never stored.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 import hashlib
 from typing import Any
 
 import aiohttp
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.selector import (
     BooleanSelector,
@@ -35,13 +34,14 @@ import voluptuous as vol
 
 from ...api.errors import MeetdataError
 from ...api.models import Meter, Provider
-from ...const import CONF_BASE_URL, CONF_PROVIDER
+from ...const import CONF_BASE_URL
 from ...error_keys import error_key
 from ..base import (
     PASSWORD_SELECTOR,
     URL_SELECTOR,
     FormError,
     MeetdataEntry,
+    ProviderFlowStep,
     ProviderSpec,
 )
 from .client import (
@@ -52,15 +52,20 @@ from .client import (
     KenterFaultError,
     is_valid_ean_format,
 )
+from .connections import (
+    CONF_ADD_ANOTHER,
+    CONF_CONNECTIONS,
+    CONF_EAN,
+    CONF_METER_CODE,
+    CONF_PASSCODE,
+    ON_FORM,
+    Connection,
+    connection_label,
+    connections_of,
+)
+from .flow import KENTER_FLOW_STEPS
 from .issues import async_track_permissions
 
-CONF_CONNECTIONS = "connections"
-CONF_EAN = "ean"
-CONF_PASSCODE = "passcode"
-CONF_METER_CODE = "meter_code"
-CONF_ADD_ANOTHER = "add_another"
-#: Flow-only key: the last connection of the data is the one on the form.
-ON_FORM = "on_form"
 BASE = "base"
 
 #: With more connections than this the unique id is a hash of the EAN-codes.
@@ -74,32 +79,13 @@ _WRONG_PASSCODE = 1001
 _UNKNOWN_METER_CODE = 1006
 _INSUFFICIENT_RIGHTS = 1007
 
-type Connection = dict[str, str]
-
-
-def connections_of(data: Mapping[str, Any]) -> list[Connection]:
-    """Return the connections stored in entry (or flow) data."""
-    return [dict(conn) for conn in data.get(CONF_CONNECTIONS, [])]
-
-
-def connection_label(conn: Mapping[str, str]) -> str:
-    """Return "EAN-code" or "EAN-code (meter code)"."""
-    code = conn.get(CONF_METER_CODE)
-    return f"{conn[CONF_EAN]} ({code})" if code else conn[CONF_EAN]
-
-
-def connection_placeholders(connections: Sequence[Mapping[str, str]]) -> dict[str, str]:
-    """Return {count} and {connections} (a Markdown list) for form descriptions."""
-    return {
-        "count": str(len(connections)),
-        "connections": "".join(f"\n- {connection_label(c)}" for c in connections),
-    }
-
 
 class KenterSpec(ProviderSpec):
     """Kenter: EAN-code + passcode per connection, all asked in one request."""
 
     provider = Provider.KENTER
+    reauth_step = "reauth_kenter"
+    reconfigure_step = "reconfigure_kenter"
     secret_keys = (CONF_PASSCODE,)
     default_base_url = DEFAULT_BASE_URL
     #: Quarter-hour data: a poll every 5 minutes shows a new quarter soon after
@@ -309,21 +295,15 @@ class KenterSpec(ProviderSpec):
         )
         return unique_id, "Kenter " + ", ".join(names or eans)
 
+    def flow_steps(self) -> Mapping[str, ProviderFlowStep]:
+        """Return the steps that ask for connections one at a time."""
+        return KENTER_FLOW_STEPS
+
     async def async_setup_entry(
         self, hass: HomeAssistant, entry: MeetdataEntry
     ) -> None:
         """Clear an EAN-code's permission issue once a poll reads it again."""
         async_track_permissions(hass, entry)
-
-
-def kenter_eans(entries: Iterable[ConfigEntry]) -> set[str]:
-    """Return the EAN-codes the Kenter entries among ``entries`` hold."""
-    return {
-        conn[CONF_EAN]
-        for entry in entries
-        if entry.data.get(CONF_PROVIDER) == Provider.KENTER
-        for conn in connections_of(entry.data)
-    }
 
 
 def _ean_selector(

@@ -10,20 +10,16 @@ statistics appear.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
-
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 
 from ...api.models import Meter, MeterKind
 from ...const import DOMAIN, LOGGER
 from ...repairs import async_clear_meter_issue, async_raise_meter_issue
+from ..base import MeetdataEntry, client_of
 from .client import WattworxClient
 from .client.convert import ATTR_AUTHORISATION_STATUS
 from .client.params import AUTHORISATION_SIGNED
-
-if TYPE_CHECKING:
-    from ..base import MeetdataEntry
 
 ISSUE_NOT_SIGNED = "wattworx_not_signed"
 #: Shown when the device list has no status for an EAN.
@@ -56,7 +52,7 @@ def async_update_issues(hass: HomeAssistant, entry: MeetdataEntry) -> bool:
     Returns whether an EAN that was not signed at setup is signed now.
     """
     runtime = entry.runtime_data
-    client = cast("WattworxClient", runtime.client)
+    client = client_of(entry, WattworxClient)
     included = {meter.key for meter in runtime.meters}
     _clear_vanished(hass, entry, {meter.key for meter in runtime.all_meters})
     newly_signed = False

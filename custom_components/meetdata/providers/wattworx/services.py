@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
 import re
-from typing import Any, cast
+from typing import Any
 
 from homeassistant.core import (
     HomeAssistant,
@@ -30,12 +30,12 @@ from ...api.errors import MeetdataAuthError, MeetdataError
 from ...api.models import Provider
 from ...const import DOMAIN, LOGGER
 from ...error_keys import error_key
-from ..base import MeetdataEntry
-from ..service_entry import loaded_entry, service_error
+from ...service_entry import loaded_entry, service_error
+from ..base import MeetdataEntry, client_of
+from .account import account_unique_id
 from .client import ClientInfo, DayValue, EanChange, Registers, WattworxClient
 from .client.models import kind_for_type
 from .client.params import MAX_DAY_REQUEST_PAST_DAYS, TIME_ZONE
-from .spec import account_unique_id
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 ATTR_EAN = "ean"
@@ -101,7 +101,7 @@ def _wattworx_entry(hass: HomeAssistant, entry_id: str) -> MeetdataEntry:
 
 
 def _client(entry: MeetdataEntry) -> WattworxClient:
-    return cast("WattworxClient", entry.runtime_data.client)
+    return client_of(entry, WattworxClient)
 
 
 def _ean(call: ServiceCall) -> str:

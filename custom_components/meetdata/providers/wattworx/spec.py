@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
-import hashlib
 import re
 from typing import Any, cast
 
@@ -17,24 +16,13 @@ from ...api.base import MeterDataClient
 from ...api.models import Meter, MeterKind, Provider
 from ...const import CONF_BASE_URL
 from ..base import PASSWORD_SELECTOR, URL_SELECTOR, MeetdataEntry, ProviderSpec
+from .account import account_unique_id
 from .client import DEFAULT_BASE_URL, WattworxClient
 from .issues import async_track_authorisations
+from .services import async_setup_wattworx_services
 
 #: What the client accepts as a key: printable ASCII without spaces.
 _KEY_RE = re.compile(r"^[\x21-\x7e]+$")
-#: Hex digits of the SHA-256 of the client ids kept in the unique id.
-ACCOUNT_HASH_LENGTH = 16
-
-
-def account_unique_id(account_id: str) -> str:
-    """Return ``wattworx_<hash>`` of the comma-separated client ids of a key.
-
-    The ids are sorted numerically (as ``async_account_id`` does), so the
-    same set of clients always gives the same id.
-    """
-    ids = sorted(set(filter(None, account_id.split(","))), key=lambda i: (len(i), i))
-    digest = hashlib.sha256(",".join(ids).encode()).hexdigest()
-    return f"wattworx_{digest[:ACCOUNT_HASH_LENGTH]}"
 
 
 class WattworxSpec(ProviderSpec):
@@ -96,3 +84,7 @@ class WattworxSpec(ProviderSpec):
     ) -> None:
         """Raise repair issues about unsigned EANs and keep them current."""
         async_track_authorisations(hass, entry)
+
+    def async_setup_services(self, hass: HomeAssistant) -> None:
+        """Register the services that manage clients and EANs of an account."""
+        async_setup_wattworx_services(hass)

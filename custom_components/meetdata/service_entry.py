@@ -6,9 +6,9 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 
-from ..api.models import Provider
-from ..const import CONF_PROVIDER, DOMAIN
-from .base import MeetdataEntry
+from .api.models import Provider
+from .const import CONF_PROVIDER, DOMAIN
+from .providers.base import MeetdataEntry
 
 
 def service_error(key: str, **placeholders: str) -> ServiceValidationError:
