@@ -23,7 +23,6 @@ from ...api.models import Meter
 from ...const import CONF_METERS, DOMAIN, LOGGER
 from ...repairs import async_clear_meter_issue
 from ..base import MeetdataEntry, client_of
-from .cleanup import async_clear_after
 from .client import FluviusClient, Mandate
 from .client.client import ATTR_HEADPOINT
 from .mandates import (
@@ -145,14 +144,15 @@ class FluviusIssueTracker:
     async def async_clear_ended(self, meters: list[Meter]) -> int:
         """Zero the statistics of ``meters`` after their data period ended."""
         now = dt_util.utcnow()
+        history = self.entry.runtime_data.history
         written = 0
         for ean in sorted({headpoint_of(m) for m in meters}):
             end = data_period_end(self.mandates.data, ean)
             if end is None or end >= now:
                 continue
             behind = [m for m in meters if headpoint_of(m) == ean]
-            written += await async_clear_after(
-                self.hass, behind, self._client.history_quantities, end
+            written += await history.importer.async_clear_after(
+                behind, self._client.history_quantities, end
             )
         return written
 
