@@ -22,12 +22,12 @@ from custom_components.meetdata.api.errors import (
     MeetdataResponseError,
     MeetdataTimeoutError,
 )
+from custom_components.meetdata.api.http import parse_retry_after as _retry_after
 from custom_components.meetdata.api.models import Meter, MeterKind, Provider, Quantity
 from custom_components.meetdata.providers.wattworx.client import (
     DEFAULT_BASE_URL,
     WattworxClient,
 )
-from custom_components.meetdata.providers.wattworx.client.client import _retry_after
 from custom_components.meetdata.providers.wattworx.client.models import kind_for_type
 from custom_components.meetdata.providers.wattworx.client.params import (
     build_url,

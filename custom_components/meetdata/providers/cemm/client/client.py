@@ -42,7 +42,7 @@ from ....api.errors import (
     MeetdataTimeoutError,
     MeetdataUnsupportedError,
 )
-from ....api.http import DEFAULT_TIMEOUT, MAX_RESPONSE_BYTES, request
+from ....api.http import DEFAULT_TIMEOUT, MAX_RESPONSE_BYTES, parse_retry_after, request
 from ....api.models import (
     Interval,
     IntervalSeries,
@@ -537,12 +537,10 @@ class CemmClient(MeterDataClient):
         if status == 404:
             raise MeetdataNotFoundError(f"{where}: not found (HTTP 404)", meter=meter)
         if status == 429:
-            try:
-                wait: float | None = float(retry_after) if retry_after else None
-            except ValueError:
-                wait = None
             raise MeetdataRateLimitError(
-                f"{where}: rate limited (HTTP 429)", retry_after=wait, meter=meter
+                f"{where}: rate limited (HTTP 429)",
+                retry_after=parse_retry_after(retry_after, dates=False),
+                meter=meter,
             )
         if status >= 500:
             raise MeetdataConnectionError(

@@ -103,7 +103,6 @@ import asyncio
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from functools import lru_cache, partial
 import logging
@@ -126,7 +125,13 @@ from ....api.errors import (
     MeetdataRateLimitError,
     MeetdataResponseError,
 )
-from ....api.http import DEFAULT_TIMEOUT, MAX_RESPONSE_BYTES, HttpResponse, request
+from ....api.http import (
+    DEFAULT_TIMEOUT,
+    MAX_RESPONSE_BYTES,
+    HttpResponse,
+    parse_retry_after,
+    request,
+)
 from ....api.models import (
     Interval,
     IntervalSeries,
@@ -343,23 +348,6 @@ def _windows(start: datetime, end: datetime) -> Iterator[tuple[datetime, datetim
         stop = min(start + MAX_WINDOW, end)
         yield start, stop
         start = stop
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Return the Retry-After header in seconds (number or HTTP date)."""
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        return max(0.0, (when - datetime.now(UTC)).total_seconds())
-    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def _load_array(body: bytes, what: str) -> list[Any]:
@@ -760,7 +748,7 @@ class DtlClient(MeterDataClient):
         if status == 429:
             raise MeetdataRateLimitError(
                 f"{where}: too many requests",
-                retry_after=_retry_after(response.headers.get("Retry-After")),
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
                 meter=meter,
             )
         if status >= 500:

@@ -7,7 +7,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 import logging
 import time
 from typing import Any, Final
@@ -26,7 +25,7 @@ from ....api.errors import (
     MeetdataRateLimitError,
     MeetdataResponseError,
 )
-from ....api.http import DEFAULT_TIMEOUT, MAX_RESPONSE_BYTES, request
+from ....api.http import DEFAULT_TIMEOUT, MAX_RESPONSE_BYTES, parse_retry_after, request
 from ....api.models import (
     Interval,
     IntervalSeries,
@@ -187,23 +186,6 @@ def three_years_back(now: datetime) -> datetime:
     return local_midnight_ceil(back.astimezone(UTC))
 
 
-def _retry_after(value: str | None, now: datetime) -> float | None:
-    """Parse a Retry-After header (seconds or HTTP date) into seconds."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
-
-
 def _attr_time(meter: Meter, name: str) -> datetime | None:
     """Read an ISO timestamp attribute of a meter ("" or absent: None)."""
     raw = meter.attributes.get(name)
@@ -346,7 +328,7 @@ class FluviusClient(MeterDataClient):
                 self._tokens.invalidate(token)
                 continue
             if status == 429:
-                retry_after = _retry_after(
+                retry_after = parse_retry_after(
                     resp.headers.get("Retry-After"), self.utcnow()
                 )
                 if rate_retries < self.rate_limit_retries and (

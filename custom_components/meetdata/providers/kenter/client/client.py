@@ -24,6 +24,7 @@ from ....api.http import (
     DEFAULT_TIMEOUT,
     MAX_RESPONSE_BYTES,
     REDACTED,
+    parse_retry_after,
     redact_url,
     request,
 )
@@ -334,7 +335,7 @@ class KenterClient(MeterDataClient):
                 raise http_status_error(
                     response.status,
                     self._shown_url,
-                    _retry_after(response.headers.get("Retry-After")),
+                    parse_retry_after(response.headers.get("Retry-After"), dates=False),
                 )
             if len(response.body) > INLINE_PARSE_MAX_BYTES:
                 return await asyncio.get_running_loop().run_in_executor(
@@ -380,14 +381,6 @@ def _meter_elements(connections: Sequence[KenterConnection]) -> list[dict[str, s
 def _ean_of(meter: Meter) -> str:
     """Return the EAN-code of a meter (from its attributes, else its key)."""
     return meter.attributes.get("ean") or meter.key.split("_", 1)[0]
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Parse a Retry-After header given in seconds."""
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 def latest_readings(values: Sequence[LatestValue]) -> dict[Quantity, Reading]:

@@ -1,4 +1,4 @@
-"""Hardened XML parsing, timestamps, and the fast lxml decoder of getMeterData.
+"""SOAP envelopes, timestamps, and the fast lxml decoder of getMeterData.
 
 A 31-day getMeterData answer with four quarter-hour counters holds ~12 000
 values in ~1.1 MB; zeep needs ~0.3-0.5 s for it, this decoder a few times what
@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 import logging
 import math
-import threading
 from typing import Final
 
 from lxml import etree
 
 from ....api.errors import MeetdataResponseError
 from ....api.models import Interval
+from ....api.xml import hardened_parser
 from .const import COUNTER_INTERVAL, COUNTER_INTERVALS, TIME_ZONE, TIMESTAMP_MARKS_START
 
 _LOGGER = logging.getLogger(__name__)
@@ -33,7 +33,6 @@ _TIMESTAMPS = etree.XPath("measureValue/timestamp/text()", smart_strings=False)
 _VALUES = etree.XPath("measureValue/value/text()", smart_strings=False)
 _MEASURE_VALUES = etree.XPath("count(measureValue)")
 
-_local = threading.local()
 #: Years a timestamp may have (beyond them date arithmetic overflows).
 _SANE_YEARS: Final = (1900, 9000)
 
@@ -49,28 +48,10 @@ class CounterSeries:
     intervals: list[Interval]
 
 
-def _parser() -> etree.XMLParser:
-    """Return this thread's hardened parser (lxml parsers are not thread-safe)."""
-    parser: etree.XMLParser | None = getattr(_local, "parser", None)
-    if parser is None:
-        parser = etree.XMLParser(
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-            dtd_validation=False,
-            huge_tree=False,
-            remove_comments=True,
-            remove_pis=True,
-            collect_ids=False,
-        )
-        _local.parser = parser
-    return parser
-
-
 def parse_envelope(body: bytes) -> etree._Element:
     """Parse a SOAP 1.1 envelope; refuse malformed XML and any DOCTYPE."""
     try:
-        root = etree.fromstring(body, parser=_parser())  # noqa: S320 - hardened parser
+        root = etree.fromstring(body, parser=hardened_parser())  # noqa: S320 - hardened parser
     except etree.XMLSyntaxError as err:
         raise MeetdataResponseError(
             f"Kenter answered with malformed XML ({str(err.msg)[:120]})"

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import date, datetime, timedelta
 from functools import partial
 import logging
 import re
@@ -28,6 +27,7 @@ from ....api.http import (
     MAX_RESPONSE_BYTES,
     REDACTED,
     HttpResponse,
+    parse_retry_after,
     request,
 )
 from ....api.models import (
@@ -217,7 +217,7 @@ class WattworxClient(MeterDataClient):
             return MeetdataInvalidRequestError(text, meter=meter)
         if status == 429:
             return MeetdataRateLimitError(
-                text, retry_after=_retry_after(retry_after), meter=meter
+                text, retry_after=parse_retry_after(retry_after), meter=meter
             )
         if 500 <= status < 600:
             return MeetdataConnectionError(text, meter=meter)
@@ -534,20 +534,3 @@ def _check_id(value: str) -> None:
     """Refuse anything but a numeric id before it goes into a path."""
     if not _ID_RE.match(value):
         raise MeetdataInvalidRequestError(f"Invalid Wattworx id {value[:40]!r}")
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Parse Retry-After (seconds or an HTTP date) into seconds."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())

@@ -1,4 +1,4 @@
-"""A hardened XML parser for Wattworx bodies (no DTDs, entities or network)."""
+"""Wattworx XML bodies: parsed hardened (no DOCTYPE, entities or network), read."""
 
 from __future__ import annotations
 
@@ -7,24 +7,12 @@ from typing import Any
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 
 from ....api.errors import MeetdataResponseError
+from ....api.xml import hardened_parser
 
 type Element = Any
 """An lxml element (lxml ships without type information)."""
 
 _FORBIDDEN = (b"<!DOCTYPE", b"<!ENTITY")
-
-
-def _parser() -> Any:
-    """Return a fresh parser: parsers are not shared between threads."""
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
 
 
 def parse_xml(body: bytes) -> Element:
@@ -35,7 +23,7 @@ def parse_xml(body: bytes) -> Element:
     if any(marker in upper for marker in _FORBIDDEN):
         raise MeetdataResponseError("Wattworx response with a DOCTYPE refused")
     try:
-        root = etree.fromstring(body, _parser())  # noqa: S320 - hardened parser
+        root = etree.fromstring(body, hardened_parser())  # noqa: S320 - hardened parser
     except (etree.LxmlError, ValueError) as err:
         raise MeetdataResponseError(
             f"Malformed XML from Wattworx: {type(err).__name__}"
