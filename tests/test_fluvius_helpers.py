@@ -12,6 +12,7 @@ from custom_components.meetdata.api.errors import (
     MeetdataConnectionError,
 )
 from custom_components.meetdata.api.models import Interval, Quality, Quantity
+from custom_components.meetdata.errors import ha_error as update_error
 from custom_components.meetdata.providers.fluvius.client import (
     DataServiceType,
     Mandate,
@@ -31,7 +32,6 @@ from custom_components.meetdata.providers.fluvius.mandates import (
     data_period_end,
     mandate_issues,
     no_mandate_issues,
-    update_error,
 )
 from custom_components.meetdata.providers.fluvius.spec import FluviusSpec
 

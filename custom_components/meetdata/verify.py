@@ -10,7 +10,7 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .api.errors import MeetdataError
 from .const import LOGGER
-from .error_keys import error_key
+from .errors import error_key
 from .providers.base import FormError, ProviderSpec
 
 BASE_ERROR = "base"

@@ -21,6 +21,7 @@ from homeassistant.util import dt as dt_util
 from ...api.errors import MeetdataError
 from ...api.models import Interval, IntervalSeries, Meter, MeterKind, Quality, Quantity
 from ...const import DOMAIN, LOGGER
+from ...errors import ha_error
 from ..base import MeetdataEntry
 from .client import (
     CapacityPeak,
@@ -31,7 +32,6 @@ from .client import (
 )
 from .client.client import ATTR_HEADPOINT, local_midnight_floor
 from .client.parse import BRUSSELS
-from .mandates import update_error
 
 INSIGHTS_UPDATE_INTERVAL = timedelta(hours=1)
 #: How far before the previous poll an insertTime request starts (clock skew).
@@ -214,7 +214,7 @@ class FluviusInsightsCoordinator(DataUpdateCoordinator[dict[str, MeterInsights]]
                         stores[meter.key], meter, self._synced - INSERT_MARGIN, now
                     )
         except MeetdataError as err:
-            raise update_error(err) from err
+            raise ha_error(err) from err
         for store in stores.values():
             store.prune(since)
         self._stores = stores

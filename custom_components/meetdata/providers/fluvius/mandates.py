@@ -14,12 +14,11 @@ from datetime import datetime, timedelta
 import hashlib
 
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryAuthFailed
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
-from ...api.errors import MeetdataAuthError, MeetdataError
+from ...api.errors import MeetdataError
 from ...const import DOMAIN, LOGGER
-from ...error_keys import error_key
+from ...errors import ha_error
 from ..base import MeetdataEntry
 from .client import FluviusClient, Mandate, MandateStatus, RenewalStatus
 from .client.parse import BRUSSELS
@@ -49,19 +48,6 @@ _RENEWAL_ISSUES = {
 type Period = tuple[str, str, str]
 
 
-def update_error(err: MeetdataError) -> Exception:
-    """Return what a coordinator raises for a client error."""
-    if isinstance(err, MeetdataAuthError):
-        return ConfigEntryAuthFailed(
-            translation_domain=DOMAIN, translation_key="invalid_auth"
-        )
-    return UpdateFailed(
-        translation_domain=DOMAIN,
-        translation_key=error_key(err),
-        translation_placeholders={"error": str(err)},
-    )
-
-
 class FluviusMandateCoordinator(DataUpdateCoordinator[list[Mandate]]):
     """Poll every mandate of the account (GET Mandate without filters)."""
 
@@ -84,7 +70,7 @@ class FluviusMandateCoordinator(DataUpdateCoordinator[list[Mandate]]):
         try:
             return await self.client.async_get_mandates()
         except MeetdataError as err:
-            raise update_error(err) from err
+            raise ha_error(err) from err
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,14 +20,13 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv
 import voluptuous as vol
 
-from ...api.errors import MeetdataAuthError, MeetdataError
+from ...api.errors import MeetdataError
 from ...api.models import Provider
 from ...const import DOMAIN
-from ...error_keys import error_key
+from ...errors import service_call_error
 from ...service_entry import loaded_entry, service_error
 from .client import Mandate, MandateStatus, RenewalStatus, decode_sandbox_ean
 from .client.parse import BRUSSELS
@@ -135,17 +134,8 @@ async def _async_create_mock_mandate(call: ServiceCall) -> ServiceResponse:
             renewal_status=RenewalStatus(renewal) if renewal else None,
             reference_number=call.data.get(ATTR_REFERENCE_NUMBER),
         )
-    except MeetdataAuthError as err:
-        entry.async_start_reauth(hass)
-        raise HomeAssistantError(
-            translation_domain=DOMAIN, translation_key="invalid_auth"
-        ) from err
     except MeetdataError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key=error_key(err),
-            translation_placeholders={"error": str(err)},
-        ) from err
+        raise service_call_error(hass, entry, err) from err
     # Read the mandates again: issues follow, a new approved EAN reloads.
     await runtime.mandates.async_refresh()
     return {"mandate": _mandate(mandate)}

@@ -35,7 +35,7 @@ import voluptuous as vol
 from ...api.errors import MeetdataError
 from ...api.models import Meter, Provider
 from ...const import CONF_BASE_URL
-from ...error_keys import error_key
+from ...errors import error_key
 from ..base import (
     PASSWORD_SELECTOR,
     URL_SELECTOR,

@@ -22,14 +22,13 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv
 import voluptuous as vol
 
-from ...api.errors import MeetdataAuthError, MeetdataError
+from ...api.errors import MeetdataError
 from ...api.models import Provider
 from ...const import DOMAIN, LOGGER
-from ...error_keys import error_key
+from ...errors import service_call_error
 from ...service_entry import loaded_entry, service_error
 from ..base import MeetdataEntry, client_of
 from .account import account_unique_id
@@ -134,17 +133,8 @@ async def _api[T](
     """Run a client call; refusals become translated HomeAssistantErrors."""
     try:
         return await call(*args)
-    except MeetdataAuthError as err:
-        entry.async_start_reauth(hass)
-        raise HomeAssistantError(
-            translation_domain=DOMAIN, translation_key="invalid_auth"
-        ) from err
     except MeetdataError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key=error_key(err),
-            translation_placeholders={"error": str(err)},
-        ) from err
+        raise service_call_error(hass, entry, err) from err
 
 
 def _readings(readings: Registers) -> dict[str, float]:
