@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .client import FluviusClient, split_windows
+from .energy import parse_energy
 from .errors import FluviusNoMandateError, FluviusTokenError
 from .mandates import (
     ComplexEnergyType,
@@ -14,7 +15,7 @@ from .mandates import (
     PeriodType,
     RenewalStatus,
 )
-from .parse import EnergyData, EnergyMeter, parse_energy
+from .parse import EnergyData, EnergyMeter
 from .peak import CapacityPeak, capacity_peak, month_bounds
 from .sandbox import SandboxEan, decode_sandbox_ean
 

@@ -37,6 +37,7 @@ from ....api.models import (
     Reading,
 )
 from .auth import FluviusTokenProvider
+from .energy import parse_energy
 from .errors import FluviusNoMandateError
 from .mandates import (
     ComplexEnergyType,
@@ -53,14 +54,7 @@ from .mandates import (
     parse_mandates,
     parse_utc,
 )
-from .parse import (
-    BRUSSELS,
-    EXECUTOR_THRESHOLD,
-    EnergyData,
-    EnergyMeter,
-    SeriesMap,
-    parse_energy,
-)
+from .parse import BRUSSELS, EXECUTOR_THRESHOLD, EnergyData, EnergyMeter, SeriesMap
 from .paths import (
     BASE_URLS,
     ENERGY_PATH,

@@ -7,7 +7,6 @@ from .client import (
     KenterConnection,
     format_timestamp,
     history_windows,
-    latest_readings,
     meter_key,
     meter_kind,
     meter_name,
@@ -22,6 +21,7 @@ from .errors import (
     KenterPermissionError,
     KenterUnknownFaultError,
 )
+from .readings import latest_readings
 
 __all__ = [
     "DEFAULT_BASE_URL",
