@@ -25,13 +25,8 @@ from ...api.errors import MeetdataError, MeetdataNotFoundError
 from ...api.models import Meter, Provider
 from ...const import CONF_BASE_URL
 from ..base import PASSWORD_SELECTOR, URL_SELECTOR, FormError, ProviderSpec
-from .client.client import (
-    LOCAL_HOSTS,
-    MAX_WINDOW,
-    DtlClient,
-    is_ean_format,
-    is_valid_ean,
-)
+from .client.client import MAX_WINDOW, DtlClient, is_ean_format, is_valid_ean
+from .client.model import LOCAL_HOSTS
 
 CONF_CUSTOMER_EANS = "customer_eans"
 EAN_SEPARATORS = re.compile(r"[\s,;]+")
