@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 
 from custom_components.meetdata.api.errors import MeetdataError
-from custom_components.meetdata.providers.cemm.client import client as cemm
+from custom_components.meetdata.providers.cemm.client import parse as cemm
 from custom_components.meetdata.providers.dtl.client import client as dtl
 from custom_components.meetdata.providers.fluvius.client import parse_energy
 from custom_components.meetdata.providers.fluvius.client.mandates import parse_mandates

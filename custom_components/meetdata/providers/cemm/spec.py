@@ -14,7 +14,7 @@ from ...api.base import MeterDataClient
 from ...api.models import Meter, MeterKind, Provider
 from ...const import CONF_BASE_URL
 from ..base import PASSWORD_SELECTOR, URL_SELECTOR, ProviderSpec
-from .client.client import DEFAULT_BASE_URL, CemmClient
+from .client import DEFAULT_BASE_URL, CemmClient
 
 #: A promise expires after 10 s (the document); retry once a second until then.
 PROMISE_TIMEOUT = 10.0
