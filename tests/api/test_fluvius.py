@@ -48,10 +48,6 @@ from custom_components.meetdata.providers.fluvius.client import (
     parse_energy,
     split_windows,
 )
-from custom_components.meetdata.providers.fluvius.client.client import (
-    local_midnight_ceil,
-    three_years_back,
-)
 from custom_components.meetdata.providers.fluvius.client.mandates import (
     mandate_to_json,
     parse_mandates,
@@ -63,6 +59,10 @@ from custom_components.meetdata.providers.fluvius.client.paths import (
 from custom_components.meetdata.providers.fluvius.client.sandbox import (
     Direction,
     MeterType,
+)
+from custom_components.meetdata.providers.fluvius.client.windows import (
+    local_midnight_ceil,
+    three_years_back,
 )
 
 from ..conftest import Serve

@@ -36,10 +36,10 @@ from custom_components.meetdata.const import (
     DOMAIN,
 )
 from custom_components.meetdata.providers.fluvius.client import month_bounds
-from custom_components.meetdata.providers.fluvius.client.client import (
+from custom_components.meetdata.providers.fluvius.client.parse import BRUSSELS
+from custom_components.meetdata.providers.fluvius.client.windows import (
     local_midnight_floor,
 )
-from custom_components.meetdata.providers.fluvius.client.parse import BRUSSELS
 from custom_components.meetdata.providers.fluvius.insights import month_start
 from custom_components.meetdata.providers.fluvius.mandates import (
     FluviusMandateCoordinator,

@@ -30,8 +30,9 @@ from .client import (
     PeriodType,
     capacity_peak,
 )
-from .client.client import ATTR_HEADPOINT, local_midnight_floor
+from .client.meters import ATTR_HEADPOINT
 from .client.parse import BRUSSELS
+from .client.windows import local_midnight_floor
 
 INSIGHTS_UPDATE_INTERVAL = timedelta(hours=1)
 #: How far before the previous poll an insertTime request starts (clock skew).

@@ -24,7 +24,7 @@ from ...const import CONF_METERS, DOMAIN, LOGGER
 from ...repairs import async_clear_meter_issue
 from ..base import MeetdataEntry, client_of
 from .client import FluviusClient, Mandate
-from .client.client import ATTR_HEADPOINT
+from .client.meters import ATTR_HEADPOINT
 from .mandates import (
     ISSUE_NO_MANDATE,
     FluviusMandateCoordinator,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .client import FluviusClient, split_windows
+from .client import FluviusClient
 from .energy import parse_energy
 from .errors import FluviusNoMandateError, FluviusTokenError
 from .mandates import (
@@ -18,6 +18,7 @@ from .mandates import (
 from .parse import EnergyData, EnergyMeter
 from .peak import CapacityPeak, capacity_peak, month_bounds
 from .sandbox import SandboxEan, decode_sandbox_ean
+from .windows import split_windows
 
 __all__ = [
     "CapacityPeak",
