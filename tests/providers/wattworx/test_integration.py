@@ -42,7 +42,9 @@ from custom_components.meetdata.providers import PROVIDERS
 from custom_components.meetdata.providers.wattworx.client.times import day_end
 from custom_components.meetdata.providers.wattworx.spec import account_unique_id
 
-from ..simulators.wattworx import (
+from ...ha_conftest import auto_recorder, settle_background_imports  # noqa: F401
+from ...helpers import state_of
+from ...simulators.wattworx import (
     DEMO_KEY,
     EAN_GAS,
     EAN_GAS_2,
@@ -53,7 +55,7 @@ from ..simulators.wattworx import (
     SINGLE_CLIENT_KEY,
     WattworxSimulator,
 )
-from .wattworx_fixtures import (  # noqa: F401
+from .fixtures import (  # noqa: F401
     TITLE,
     UNIQUE_ID,
     loaded_wattworx,
@@ -81,11 +83,7 @@ async def _form(hass: HomeAssistant, *, advanced: bool = True) -> str:
 
 
 def _state(hass: HomeAssistant, ean: str, quantity: str) -> State:
-    entity_id = sensor_id(hass, ean, quantity)
-    assert entity_id is not None, (ean, quantity)
-    state = hass.states.get(entity_id)
-    assert state is not None
-    return state
+    return state_of(hass, sensor_id(hass, ean, quantity), ean, quantity)
 
 
 def _issue(

@@ -51,15 +51,17 @@ from custom_components.meetdata.providers.fluvius.runtime import (
 from custom_components.meetdata.providers.fluvius.spec import FluviusSpec
 from custom_components.meetdata.statistics import statistic_id
 
-from ..conftest import Serve
-from ..simulators import fluvius as fluvius_simulator
-from ..simulators.fluvius import (
+from ...conftest import Serve
+from ...ha_conftest import auto_recorder, settle_background_imports  # noqa: F401
+from ...helpers import sensor_state
+from ...simulators import fluvius as fluvius_simulator
+from ...simulators.fluvius import (
     AMR_INJECTION_EAN,
     DIGITAL_EAN,
     GAS_EAN,
     FluviusSimulator,
 )
-from .fluvius_fixtures import (
+from .fixtures import (
     AUX_EAN,
     PROD_EAN,
     SECRETS,
@@ -116,13 +118,7 @@ async def loaded(
 
 
 def _state(hass: HomeAssistant, ean: str, quantity: str) -> State:
-    entity_id = er.async_get(hass).async_get_entity_id(
-        "sensor", DOMAIN, f"fluvius_{ean}_{quantity}"
-    )
-    assert entity_id is not None, (ean, quantity)
-    state = hass.states.get(entity_id)
-    assert state is not None
-    return state
+    return sensor_state(hass, f"fluvius_{ean}_{quantity}", ean, quantity)
 
 
 async def _form(hass: HomeAssistant, *, advanced: bool = True) -> str:

@@ -36,8 +36,8 @@ from custom_components.meetdata.providers.cemm.client.client import (
     uid_key,
 )
 
-from ..conftest import Serve
-from ..simulators.cemm import (
+from ...conftest import Serve
+from ...simulators.cemm import (
     DEFAULT_UID,
     DEMO_API_KEY,
     GAS_UNIT,

@@ -16,9 +16,10 @@ from custom_components.meetdata.api.models import Meter, MeterKind, Provider, Qu
 from custom_components.meetdata.providers.fluvius.runtime import get_runtime
 from custom_components.meetdata.statistics import statistic_id
 
-from ..conftest import Serve
-from ..simulators.fluvius import DIGITAL_EAN, local_midnight
-from .fluvius_fixtures import fine_from, hourly, make_entry, make_sim, rows
+from ...conftest import Serve
+from ...ha_conftest import auto_recorder, settle_background_imports  # noqa: F401
+from ...simulators.fluvius import DIGITAL_EAN, local_midnight
+from .fixtures import fine_from, hourly, make_entry, make_sim, rows
 
 DIGITAL = Meter(Provider.FLUVIUS, DIGITAL_EAN, MeterKind.ELECTRICITY)
 QUANTITIES = ("energy_import", "energy_export")

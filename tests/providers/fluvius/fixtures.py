@@ -7,14 +7,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from homeassistant.components.recorder import get_instance
-from homeassistant.components.recorder.statistics import statistics_during_period
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from pytest_homeassistant_custom_component.components.recorder.common import (
-    async_wait_recording_done,
-)
 
 from custom_components.meetdata.const import (
     CONF_BASE_URL,
@@ -25,7 +20,8 @@ from custom_components.meetdata.const import (
 )
 from custom_components.meetdata.statistics import HOUR
 
-from ..simulators.fluvius import (
+from ...helpers import stat_rows
+from ...simulators.fluvius import (
     AMR_INJECTION_EAN,
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
@@ -153,18 +149,7 @@ async def rows(
     hass: HomeAssistant, stat_id: str, start: datetime, end: datetime | None = None
 ) -> list[dict[str, Any]]:
     """Return the stored hourly rows of a statistic."""
-    await async_wait_recording_done(hass)
-    result = await get_instance(hass).async_add_executor_job(
-        statistics_during_period,
-        hass,
-        start,
-        end,
-        {stat_id},
-        "hour",
-        None,
-        {"state", "sum"},
-    )
-    return list(result.get(stat_id, []))
+    return await stat_rows(hass, stat_id, start, end, {"state", "sum"})
 
 
 def hourly(intervals: Iterable[SimInterval]) -> dict[float, float]:

@@ -65,8 +65,8 @@ from custom_components.meetdata.providers.kenter.client.parse import (
     resolve_local,
 )
 
-from ..conftest import Serve
-from ..simulators.kenter import (
+from ...conftest import Serve
+from ...simulators.kenter import (
     SOAP_ENV,
     WSDL_URL_PATH,
     KenterSimulator,

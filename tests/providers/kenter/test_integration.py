@@ -63,8 +63,10 @@ from custom_components.meetdata.providers.kenter.spec import (
 from custom_components.meetdata.statistics import HOUR, statistic_id
 from custom_components.meetdata.units import REACTIVE_ENERGY, REACTIVE_POWER
 
-from ..conftest import Serve
-from ..simulators.kenter import PATH, KenterSimulator, SimConnection, SimMeter
+from ...conftest import Serve
+from ...ha_conftest import auto_recorder, settle_background_imports  # noqa: F401
+from ...helpers import sensor_state
+from ...simulators.kenter import PATH, KenterSimulator, SimConnection, SimMeter
 
 EAN_E = "876600504607071300"  # electricity, four counters (bad GS1 check digit)
 EAN_G = "871687120000096366"  # gas
@@ -202,13 +204,7 @@ def _suggested(result: FlowResult) -> dict[str, Any]:
 
 
 def _state(hass: HomeAssistant, key: str, quantity: Quantity) -> State:
-    entity_id = er.async_get(hass).async_get_entity_id(
-        "sensor", DOMAIN, f"kenter_{key}_{quantity}"
-    )
-    assert entity_id is not None, (key, quantity)
-    state = hass.states.get(entity_id)
-    assert state is not None
-    return state
+    return sensor_state(hass, f"kenter_{key}_{quantity}", key, quantity)
 
 
 def _meter(entry: MockConfigEntry, key: str) -> Meter:

@@ -39,8 +39,8 @@ from custom_components.meetdata.providers.dtl.client.client import (
     is_valid_ean,
 )
 
-from ..conftest import Serve
-from ..simulators.dtl import (
+from ...conftest import Serve
+from ...simulators.dtl import (
     CUSTOMER_EAN,
     DEMO_PASSWORD,
     DEMO_USERNAME,

@@ -36,9 +36,9 @@ from custom_components.meetdata.providers.wattworx.client.params import (
 from custom_components.meetdata.providers.wattworx.client.times import LocalTimeResolver
 from custom_components.meetdata.providers.wattworx.client.xmlsafe import parse_xml
 
-from ..conftest import Serve
-from ..simulators import wattworx as simmod
-from ..simulators.wattworx import (
+from ...conftest import Serve
+from ...simulators import wattworx as simmod
+from ...simulators.wattworx import (
     DEMO_KEY,
     EAN_GAS,
     EAN_GAS_2,

@@ -13,18 +13,14 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.meetdata.const import DOMAIN
 
-from ..simulators.cemm import DEFAULT_UID, CemmSimulator
+from ...ha_conftest import auto_recorder, settle_background_imports  # noqa: F401
+from ...helpers import sensor_state
+from ...simulators.cemm import DEFAULT_UID, CemmSimulator
 
 
 def _state(hass: HomeAssistant, meter: str, quantity: str) -> State:
     """Return the state of the sensor of ``quantity`` on CEMM meter ``meter``."""
-    entity_id = er.async_get(hass).async_get_entity_id(
-        "sensor", DOMAIN, f"cemm_ffffffffffff_{meter}_{quantity}"
-    )
-    assert entity_id is not None, (meter, quantity)
-    state = hass.states.get(entity_id)
-    assert state is not None
-    return state
+    return sensor_state(hass, f"cemm_ffffffffffff_{meter}_{quantity}", meter, quantity)
 
 
 async def test_devices_and_sensors(

@@ -65,8 +65,8 @@ from custom_components.meetdata.providers.fluvius.client.windows import (
     three_years_back,
 )
 
-from ..conftest import Serve
-from ..simulators.fluvius import (
+from ...conftest import Serve
+from ...simulators.fluvius import (
     AMR_INJECTION_EAN,
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,

@@ -21,7 +21,8 @@ from custom_components.meetdata.const import CONF_HISTORY_DAYS, CONF_PROVIDER, D
 from custom_components.meetdata.providers.wattworx.client.times import day_end
 from custom_components.meetdata.providers.wattworx.spec import account_unique_id
 
-from ..simulators.wattworx import (
+from ...ha_conftest import auto_recorder, settle_background_imports  # noqa: F401
+from ...simulators.wattworx import (
     DEMO_KEY,
     EAN_GAS,
     EAN_GAS_2,
@@ -30,7 +31,7 @@ from ..simulators.wattworx import (
     PENDING,
     WattworxSimulator,
 )
-from .wattworx_fixtures import (  # noqa: F401
+from .fixtures import (  # noqa: F401
     UNIQUE_ID,
     loaded_wattworx,
     wattworx_entry,

@@ -11,22 +11,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from homeassistant.components.recorder import get_instance
-from homeassistant.components.recorder.statistics import (
-    get_metadata,
-    statistics_during_period,
-)
+from homeassistant.components.recorder.statistics import get_metadata
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from pytest_homeassistant_custom_component.components.recorder.common import (
-    async_wait_recording_done,
-)
 
 from custom_components.meetdata.api.models import Meter
 from custom_components.meetdata.providers.wattworx.client.times import local_day_start
 from custom_components.meetdata.statistics import HOUR
 
-from ..simulators.wattworx import (
+from ...ha_conftest import auto_recorder, settle_background_imports  # noqa: F401
+from ...helpers import stat_rows
+from ...simulators.wattworx import (
     EAN_GAS,
     EAN_GAS_2,
     EAN_POWER,
@@ -35,7 +31,7 @@ from ..simulators.wattworx import (
     WattworxSimulator,
     _slot,
 )
-from .wattworx_fixtures import (  # noqa: F401
+from .fixtures import (  # noqa: F401
     loaded_wattworx,
     wattworx_entry,
     wattworx_sim,
@@ -53,18 +49,7 @@ def _stat(ean: str, quantity: str) -> str:
 async def _rows(
     hass: HomeAssistant, stat_id: str, start: datetime, end: datetime | None = None
 ) -> list[dict[str, Any]]:
-    await async_wait_recording_done(hass)
-    result = await get_instance(hass).async_add_executor_job(
-        statistics_during_period,
-        hass,
-        start,
-        end,
-        {stat_id},
-        "hour",
-        None,
-        {"state", "sum"},
-    )
-    return list(result.get(stat_id, []))
+    return await stat_rows(hass, stat_id, start, end, {"state", "sum"})
 
 
 def _hourly(intervals: list[tuple[datetime, datetime, float]]) -> dict[float, float]:

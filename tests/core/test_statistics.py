@@ -9,10 +9,7 @@ from zoneinfo import ZoneInfo
 
 from homeassistant.components.recorder import get_instance
 from homeassistant.components.recorder.models import StatisticMeanType
-from homeassistant.components.recorder.statistics import (
-    get_metadata,
-    statistics_during_period,
-)
+from homeassistant.components.recorder.statistics import get_metadata
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 import pytest
@@ -28,6 +25,7 @@ from custom_components.meetdata.api.models import Interval, Meter, Quantity
 from custom_components.meetdata.statistics import HOUR, statistic_id, statistic_metadata
 from custom_components.meetdata.statistics_rows import hourly_amounts, hourly_means
 
+from ..helpers import stat_rows
 from ..simulators.cemm import DEFAULT_UID, CemmSimulator
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -37,18 +35,7 @@ UID_KEY = "ffffffffffff"
 async def _rows(
     hass: HomeAssistant, stat_id: str, start: datetime, end: datetime | None = None
 ) -> list[dict[str, Any]]:
-    await async_wait_recording_done(hass)
-    result = await get_instance(hass).async_add_executor_job(
-        statistics_during_period,
-        hass,
-        start,
-        end,
-        {stat_id},
-        "hour",
-        None,
-        {"state", "sum", "mean", "min", "max"},
-    )
-    return list(result.get(stat_id, []))
+    return await stat_rows(hass, stat_id, start, end)
 
 
 def _hourly(pairs: list[tuple[datetime, float]]) -> dict[float, float]:

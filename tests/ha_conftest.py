@@ -20,8 +20,8 @@ from custom_components.meetdata.const import (
     DOMAIN,
 )
 
-from ..conftest import Serve
-from ..simulators.cemm import DEMO_API_KEY, CemmSimulator
+from .conftest import Serve
+from .simulators.cemm import DEMO_API_KEY, CemmSimulator
 
 
 @pytest.fixture(autouse=True)

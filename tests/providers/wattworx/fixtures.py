@@ -18,8 +18,8 @@ from custom_components.meetdata.const import (
 )
 from custom_components.meetdata.providers.wattworx.spec import account_unique_id
 
-from ..conftest import Serve
-from ..simulators.wattworx import DEMO_KEY, WattworxSimulator
+from ...conftest import Serve
+from ...simulators.wattworx import DEMO_KEY, WattworxSimulator
 
 TITLE = "Wattworx Klant 1, Klant 2 BV"
 UNIQUE_ID = account_unique_id("1111,2222")

@@ -15,23 +15,17 @@ from zoneinfo import ZoneInfo
 
 from homeassistant.components.recorder import get_instance
 from homeassistant.components.recorder.models import StatisticMeanType
-from homeassistant.components.recorder.statistics import (
-    get_metadata,
-    statistics_during_period,
-)
+from homeassistant.components.recorder.statistics import get_metadata
 from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant, State
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import device_registry as dr
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
-)
-from pytest_homeassistant_custom_component.components.recorder.common import (
-    async_wait_recording_done,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
@@ -49,8 +43,10 @@ from custom_components.meetdata.providers.dtl.spec import CONF_CUSTOMER_EANS
 from custom_components.meetdata.statistics import HOUR, statistic_id
 from custom_components.meetdata.units import REACTIVE_POWER
 
-from ..conftest import Serve
-from ..simulators.dtl import (
+from ...conftest import Serve
+from ...ha_conftest import auto_recorder, settle_background_imports  # noqa: F401
+from ...helpers import sensor_state, stat_rows
+from ...simulators.dtl import (
     CUSTOMER_EAN,
     DEMO_PASSWORD,
     DEMO_USERNAME,
@@ -162,13 +158,7 @@ def _closed_port_url() -> str:
 
 def _state(hass: HomeAssistant, meter: str, quantity: Quantity) -> State:
     """Return the state of the sensor of ``quantity`` on DTL meter ``meter``."""
-    entity_id = er.async_get(hass).async_get_entity_id(
-        "sensor", DOMAIN, f"dtl_{meter}_{quantity}"
-    )
-    assert entity_id is not None, (meter, quantity)
-    state = hass.states.get(entity_id)
-    assert state is not None
-    return state
+    return sensor_state(hass, f"dtl_{meter}_{quantity}", meter, quantity)
 
 
 def _meter(entry: MockConfigEntry, key: str) -> Meter:
@@ -178,18 +168,7 @@ def _meter(entry: MockConfigEntry, key: str) -> Meter:
 async def _rows(
     hass: HomeAssistant, stat_id: str, start: datetime, end: datetime | None = None
 ) -> list[dict[str, Any]]:
-    await async_wait_recording_done(hass)
-    result = await get_instance(hass).async_add_executor_job(
-        statistics_during_period,
-        hass,
-        start,
-        end,
-        {stat_id},
-        "hour",
-        None,
-        {"state", "sum", "mean", "min", "max"},
-    )
-    return list(result.get(stat_id, []))
+    return await stat_rows(hass, stat_id, start, end)
 
 
 # --- config flow ----------------------------------------------------------------
