@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from custom_components.meetdata.api.models import Quantity
-from custom_components.meetdata.error_keys import _KEYS
+from custom_components.meetdata.errors import _KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
 INTEGRATION = ROOT / "custom_components" / "meetdata"

@@ -6,12 +6,12 @@ from datetime import timedelta
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
+from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
-from .api.errors import MeetdataAuthError, MeetdataError
+from .api.errors import MeetdataError
 from .api.models import Meter, MeterKind
 from .compat import async_forget_device
 from .const import (
@@ -21,16 +21,12 @@ from .const import (
     CONF_UPDATE_INTERVAL,
     DOMAIN,
 )
-from .coordinator import (
-    HistoryCoordinator,
-    LatestCoordinator,
-    MeetdataConfigEntry,
-    MeetdataRuntimeData,
-)
+from .coordinator import HistoryCoordinator, LatestCoordinator
 from .entity import device_info, device_key, via_key
-from .error_keys import error_key
+from .errors import ha_error
 from .providers import get_spec
 from .repairs import async_clear_entry_issues
+from .runtime import MeetdataConfigEntry, MeetdataRuntimeData
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [Platform.SENSOR]
@@ -49,16 +45,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: MeetdataConfigEntry) -> 
     client = spec.build_client(async_get_clientsession(hass), entry.data)
     try:
         all_meters = await client.async_get_meters()
-    except MeetdataAuthError as err:
-        raise ConfigEntryAuthFailed(
-            translation_domain=DOMAIN, translation_key="invalid_auth"
-        ) from err
     except MeetdataError as err:
-        raise ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key=error_key(err),
-            translation_placeholders={"error": str(err)},
-        ) from err
+        raise ha_error(err, other=ConfigEntryNotReady) from err
 
     included = entry.options.get(CONF_METERS)
     meters = [m for m in all_meters if included is None or m.key in included]

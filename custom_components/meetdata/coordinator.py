@@ -3,38 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryAuthFailed
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
 from .api.base import MeterDataClient
-from .api.errors import MeetdataAuthError, MeetdataError, MeetdataPermissionError
+from .api.errors import MeetdataError, MeetdataPermissionError
 from .api.models import LatestReadings, Meter
 from .const import DOMAIN, HISTORY_UPDATE_INTERVAL, LOGGER
-from .error_keys import error_key
-from .providers.base import ProviderSpec
+from .errors import ha_error
 from .repairs import async_clear_meter_issue, async_raise_meter_issue
+from .runtime import MeetdataConfigEntry
 from .statistics import StatisticsImporter
 
-type MeetdataConfigEntry = ConfigEntry[MeetdataRuntimeData]
-
-
-@dataclass(slots=True)
-class MeetdataRuntimeData:
-    """What a loaded config entry holds."""
-
-    spec: ProviderSpec
-    client: MeterDataClient
-    all_meters: list[Meter]
-    meters: list[Meter]
-    latest: LatestCoordinator
-    history: HistoryCoordinator
+if TYPE_CHECKING:
+    from .providers.base import ProviderSpec
 
 
 async def async_call_client[T](
@@ -47,18 +33,10 @@ async def async_call_client[T](
     """Run a client call; turn its errors into what Home Assistant expects."""
     try:
         result = await call(*args, **kwargs)
-    except MeetdataAuthError as err:
-        raise ConfigEntryAuthFailed(
-            translation_domain=DOMAIN, translation_key="invalid_auth"
-        ) from err
     except MeetdataError as err:
         if isinstance(err, MeetdataPermissionError) and err.meter:
             async_raise_meter_issue(hass, entry, "no_permission", err.meter)
-        raise UpdateFailed(
-            translation_domain=DOMAIN,
-            translation_key=error_key(err),
-            translation_placeholders={"error": str(err)},
-        ) from err
+        raise ha_error(err) from err
     return result
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
-from .coordinator import MeetdataConfigEntry
+from .runtime import MeetdataConfigEntry
 
 
 async def async_get_config_entry_diagnostics(

@@ -22,9 +22,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
 from .api.models import Meter, Quantity
-from .coordinator import LatestCoordinator, MeetdataConfigEntry
+from .coordinator import LatestCoordinator
 from .entity import MeetdataEntity
-from .providers.fluvius_sensors import fluvius_sensors
+from .runtime import MeetdataConfigEntry
 from .units import REACTIVE_ENERGY, REACTIVE_POWER
 
 PARALLEL_UPDATES = 0
@@ -227,7 +227,7 @@ async def async_setup_entry(
         for quantity in coordinator.data.get(meter.key, {})
         if quantity in SENSORS
     )
-    async_add_entities(fluvius_sensors(hass, entry, SENSORS))
+    async_add_entities(entry.runtime_data.spec.sensors(entry, SENSORS))
 
 
 class MeetdataSensor(MeetdataEntity, SensorEntity):

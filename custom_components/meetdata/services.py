@@ -17,9 +17,8 @@ from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from .const import DOMAIN, MAX_HISTORY_DAYS
-from .providers.fluvius_services import async_setup_fluvius_services
-from .providers.service_entry import loaded_entry
-from .providers.wattworx_services import async_setup_wattworx_services
+from .providers import PROVIDERS
+from .service_entry import loaded_entry
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 ATTR_START = "start"
@@ -72,5 +71,5 @@ def async_setup_services(hass: HomeAssistant) -> None:
         schema=IMPORT_HISTORY_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
-    async_setup_wattworx_services(hass)
-    async_setup_fluvius_services(hass)
+    for spec in PROVIDERS.values():
+        spec.async_setup_services(hass)

@@ -1,15 +1,13 @@
 """Provider-neutral import of interval series into hourly external statistics.
 
 Amounts (energy, gas) become hourly rows with a running ``sum``; averages
-(power, voltage) become hourly mean/min/max rows. Every import re-reads an
-overlap window, merges it with what is stored, and re-chains the sums of all
-later rows when a stored hour changed. Database reads go through the
-recorder's executor. Writes are cut into recorder jobs of about
-``WRITE_JOB_SECONDS`` each (the size follows the recorder's measured speed),
-and each job is awaited before the next is queued: a state change written
-meanwhile never waits behind more than one job of ours. Aggregating a long
-series (a 185-day window holds ~18 000 quarter-hours) runs in an executor,
-so the event loop is never held for long.
+(power, voltage) hourly mean/min/max rows (see ``statistics_rows``). Every
+import re-reads an overlap window, merges it with what is stored, and
+re-chains the sums of later rows when a stored hour changed. Database reads go
+through the recorder's executor; writes are recorder jobs of about
+``WRITE_JOB_SECONDS`` each, each awaited before the next is queued, so a state
+change never waits behind more than one job of ours. Long series are
+aggregated in an executor. This importer is the only writer of our rows.
 """
 
 from __future__ import annotations
@@ -17,19 +15,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-import math
-import re
+from datetime import datetime, timedelta
 import time
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from homeassistant.components.recorder.models import (
-    StatisticData,
-    StatisticMeanType,
-    StatisticMetaData,
-)
+from homeassistant.components.recorder.models import StatisticData, StatisticMetaData
 from homeassistant.components.recorder.statistics import (
-    STATISTIC_UNIT_TO_UNIT_CONVERTER,
     async_add_external_statistics,
     get_last_statistics,
     statistics_during_period,
@@ -39,20 +30,24 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.recorder import get_instance
 
 from .api.base import MeterDataClient
-from .api.models import (
-    MEAN_QUANTITIES,
-    QUANTITY_UNITS,
-    Interval,
-    IntervalSeries,
-    Meter,
-    Quantity,
+from .api.models import MEAN_QUANTITIES, IntervalSeries, Meter, Quantity
+from .const import LOGGER
+from .statistics_rows import (
+    HOUR,
+    StatType,
+    _chain_rows,
+    _hour_of,
+    _mean_rows,
+    _utc,
+    _window_amounts,
+    statistic_id,
+    statistic_metadata,
+    zeroed_rows,
 )
-from .const import DOMAIN, LOGGER
 
 if TYPE_CHECKING:
     from homeassistant.components.recorder.core import Recorder
 
-HOUR = 3600
 #: Most rows per recorder job (a fast machine writes them in ~0.4 s).
 WRITE_BATCH = 1000
 #: Rows of the first job of an importer, before the recorder's speed is known.
@@ -67,119 +62,6 @@ RECORDER_WAIT_TIMEOUT = 300.0
 INLINE_INTERVALS = 1500
 #: How far back to look for the sum an import chains on to.
 SUM_LOOKBACKS = (timedelta(days=2), timedelta(days=40), timedelta(days=4000))
-
-_SUPPORTS_UNIT_CLASS = "unit_class" in StatisticMetaData.__annotations__
-
-type StatType = Literal["last_reset", "max", "mean", "min", "state", "sum"]
-
-
-def statistic_id(meter: Meter, quantity: Quantity) -> str:
-    """Return ``meetdata:{provider}_{meter}_{quantity}`` in [a-z0-9_]."""
-    key = re.sub(r"[^a-z0-9]+", "_", f"{meter.provider}_{meter.key}".lower()).strip("_")
-    return f"{DOMAIN}:{key}_{quantity}"
-
-
-def statistic_metadata(meter: Meter, quantity: Quantity) -> StatisticMetaData:
-    """Return metadata that every supported Home Assistant version accepts."""
-    unit = str(QUANTITY_UNITS[quantity])
-    is_mean = quantity in MEAN_QUANTITIES
-    label = str(quantity).replace("_", " ").capitalize()
-    metadata: dict[str, Any] = {
-        "mean_type": StatisticMeanType.ARITHMETIC
-        if is_mean
-        else StatisticMeanType.NONE,
-        "has_sum": not is_mean,
-        "name": f"{meter.name or meter.key} {label}",
-        "source": DOMAIN,
-        "statistic_id": statistic_id(meter, quantity),
-        "unit_of_measurement": unit,
-    }
-    if _SUPPORTS_UNIT_CLASS:
-        converter = STATISTIC_UNIT_TO_UNIT_CONVERTER.get(unit)
-        metadata["unit_class"] = converter.UNIT_CLASS if converter else None
-    return metadata  # type: ignore[return-value]
-
-
-def _hour_of(moment: datetime) -> int:
-    """Return the UTC hour (epoch seconds) that ``moment`` falls in."""
-    ts = int(moment.timestamp())
-    return ts - ts % HOUR
-
-
-def _unique(intervals: Iterable[Interval]) -> Iterable[Interval]:
-    """Drop repeated starts (the last one wins) and non-finite values."""
-    by_start = {iv.start: iv for iv in intervals if math.isfinite(iv.value)}
-    return by_start.values()
-
-
-def hourly_amounts(intervals: Iterable[Interval]) -> dict[int, float]:
-    """Sum amounts into the UTC hour their interval starts in."""
-    hours: dict[int, float] = {}
-    for iv in _unique(intervals):
-        hour = _hour_of(iv.start)
-        hours[hour] = hours.get(hour, 0.0) + iv.value
-    return hours
-
-
-def hourly_means(
-    intervals: Iterable[Interval],
-) -> dict[int, tuple[float, float, float]]:
-    """Return time-weighted mean, min and max per UTC hour."""
-    acc: dict[int, list[float]] = {}
-    for iv in _unique(intervals):
-        hour = _hour_of(iv.start)
-        weight = (iv.end - iv.start).total_seconds()
-        slot = acc.setdefault(hour, [0.0, 0.0, math.inf, -math.inf])
-        slot[0] += iv.value * weight
-        slot[1] += weight
-        slot[2] = min(slot[2], iv.value)
-        slot[3] = max(slot[3], iv.value)
-    return {
-        hour: (total / weight if weight else lo, lo, hi)
-        for hour, (total, weight, lo, hi) in acc.items()
-    }
-
-
-def _utc(hour: int) -> datetime:
-    return datetime.fromtimestamp(hour, UTC)
-
-
-def _mean_rows(
-    intervals: Iterable[Interval], first: int, stop: int
-) -> list[StatisticData]:
-    """Return hourly mean/min/max rows of the hours in [first, stop)."""
-    return [
-        StatisticData(start=_utc(hour), mean=mean, min=low, max=high)
-        for hour, (mean, low, high) in sorted(hourly_means(intervals).items())
-        if first <= hour < stop
-    ]
-
-
-def _window_amounts(
-    intervals: list[Interval], first: int, stop: int
-) -> dict[int, float]:
-    """Return the hourly amounts of the hours in [first, stop)."""
-    return {h: v for h, v in hourly_amounts(intervals).items() if first <= h < stop}
-
-
-def _chain_rows(
-    merged: dict[int, float],
-    stored: dict[int, tuple[float, float]],
-    total: float,
-) -> tuple[list[StatisticData], float, int | None]:
-    """Chain the sums of ``merged`` onto ``total``; keep rows that changed.
-
-    Returns the rows to write, the new running total and the last hour.
-    """
-    rows: list[StatisticData] = []
-    last: int | None = None
-    for hour in sorted(merged):
-        state = merged[hour]
-        total += state
-        last = hour
-        if stored.get(hour) != (state, total):
-            rows.append(StatisticData(start=_utc(hour), state=state, sum=total))
-    return rows, total, last
 
 
 @dataclass(slots=True)
@@ -211,7 +93,7 @@ class _Chain:
 
 
 class StatisticsImporter:
-    """Import the history of one config entry's meters."""
+    """Import the history of one config entry's meters (and clear hours of it)."""
 
     def __init__(self, hass: HomeAssistant, client: MeterDataClient) -> None:
         """Bind to Home Assistant and a provider client."""
@@ -476,3 +358,33 @@ class StatisticsImporter:
             for row in later
         ]
         await self._async_write(metadata, rows)
+
+    async def async_clear_after(
+        self, meters: Iterable[Meter], quantities: Iterable[Quantity], end: datetime
+    ) -> int:
+        """Zero the stored hours (of amounts) of these meters from ``end`` on.
+
+        Rows cannot be deleted for a time range: each hour from ``end`` on gets
+        amount 0 and the sum it had at ``end``, so later sums still chain
+        (Fluvius: data after a cut-off data period). Returns the rows rewritten.
+        """
+        async with self.lock:
+            written = 0
+            for meter in meters:
+                for quantity in quantities:
+                    metadata = statistic_metadata(meter, quantity)
+                    stat_id = metadata["statistic_id"]
+                    rows = await self._async_rows(
+                        stat_id, _hour_of(end), None, {"state", "sum"}
+                    )
+                    new = zeroed_rows(rows) if rows else []
+                    if new:
+                        await self._async_write(metadata, new)
+                        LOGGER.info(
+                            "Removed %d hours of %s after the data period ended at %s",
+                            len(new),
+                            stat_id,
+                            end.isoformat(),
+                        )
+                    written += len(new)
+            return written

@@ -63,7 +63,10 @@ def build_client(
 ) -> Any:
     """Return a client of ``provider`` for the simulated ``account`` at ``url``."""
     if provider == "kenter":
-        from custom_components.meetdata.api.kenter import KenterClient, KenterConnection
+        from custom_components.meetdata.providers.kenter.client import (
+            KenterClient,
+            KenterConnection,
+        )
 
         sims = {
             "kenter_poll": kenter_connections(size_meters),
@@ -76,7 +79,7 @@ def build_client(
             base_url=url,
         )
     if provider == "cemm":
-        from custom_components.meetdata.api.cemm import CemmClient
+        from custom_components.meetdata.providers.cemm.client.client import CemmClient
         from tests.simulators.cemm import DEMO_API_KEY
 
         return CemmClient(
@@ -88,12 +91,12 @@ def build_client(
             clock=lambda: now,
         )
     if provider == "wattworx":
-        from custom_components.meetdata.api.wattworx import WattworxClient
+        from custom_components.meetdata.providers.wattworx.client import WattworxClient
         from tests.simulators.wattworx import DEMO_KEY
 
         return WattworxClient(session, DEMO_KEY, base_url=f"{url}/api/v1/")
     if provider == "dtl":
-        from custom_components.meetdata.api.dtl import DtlClient
+        from custom_components.meetdata.providers.dtl.client.client import DtlClient
         from tests.simulators import dtl
 
         customers = (
@@ -103,7 +106,7 @@ def build_client(
         )
         return DtlClient(session, url, dtl.DEMO_USERNAME, dtl.DEMO_PASSWORD, customers)
     if provider == "fluvius":
-        from custom_components.meetdata.api.fluvius import FluviusClient
+        from custom_components.meetdata.providers.fluvius.client import FluviusClient
         from tests.simulators import fluvius as fl
 
         client = FluviusClient(

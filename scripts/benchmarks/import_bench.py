@@ -60,7 +60,7 @@ def _profiles(jobs: RecorderJobs) -> None:
 
 def _source_rows(now: datetime, start: datetime, meter_code: str) -> list[Any]:
     """Return the hourly rows of a meter's LVR source, precomputed (not timed)."""
-    from custom_components.meetdata.statistics import hourly_amounts
+    from custom_components.meetdata.statistics_rows import hourly_amounts
     from tests.simulators.kenter import KenterSimulator
 
     sim = KenterSimulator(kenter_import_connections(), now=now)
@@ -97,7 +97,7 @@ async def statistics_import(
     *conn_ours, conn_b = kenter_import_connections()
     rounds = 1 if size.quick else IMPORT_ROUNDS
     codes = [conn.meters[0].code for conn in conn_ours[: 2 * rounds]]
-    from custom_components.meetdata.statistics import _SUPPORTS_UNIT_CLASS
+    from custom_components.meetdata.statistics_rows import _SUPPORTS_UNIT_CLASS
 
     probe = QueueProbe(hass)
 

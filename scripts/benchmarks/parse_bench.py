@@ -33,9 +33,11 @@ def kenter_parse(now: datetime, size: Size) -> None:
     """Our getMeterData decoder vs lxml.etree.fromstring + iterating measureValue."""
     from lxml import etree
 
-    from custom_components.meetdata.api.kenter.client import format_timestamp
-    from custom_components.meetdata.api.kenter.codec import load_codec
-    from custom_components.meetdata.api.kenter.const import OP_METER_DATA
+    from custom_components.meetdata.providers.kenter.client.client import (
+        format_timestamp,
+    )
+    from custom_components.meetdata.providers.kenter.client.codec import load_codec
+    from custom_components.meetdata.providers.kenter.client.const import OP_METER_DATA
     from tests.simulators.kenter import KenterSimulator
 
     days = 2 if size.quick else 31
@@ -82,7 +84,10 @@ def kenter_parse(now: datetime, size: Size) -> None:
 def fluvius_parse(now: datetime, size: Size) -> None:
     """Our GET Energy decoder (to interval series) vs orjson.loads of the same bytes."""
     try:
-        from custom_components.meetdata.api.fluvius import Granularity, parse_energy
+        from custom_components.meetdata.providers.fluvius.client import (
+            Granularity,
+            parse_energy,
+        )
         from tests.simulators.fluvius import FluviusSimulator, SimMandate
     except ImportError as err:
         skipped("fluvius_parse", "ms", f"Fluvius client not importable ({err})")

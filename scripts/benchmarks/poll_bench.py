@@ -17,11 +17,11 @@ from .sims import SimProcess, Size
 def _import_error(provider: str) -> str | None:
     """Return why a provider's client cannot be imported (None: it can)."""
     module = {
-        "kenter": "custom_components.meetdata.api.kenter",
-        "cemm": "custom_components.meetdata.api.cemm",
-        "wattworx": "custom_components.meetdata.api.wattworx",
-        "dtl": "custom_components.meetdata.api.dtl",
-        "fluvius": "custom_components.meetdata.api.fluvius",
+        "kenter": "custom_components.meetdata.providers.kenter.client",
+        "cemm": "custom_components.meetdata.providers.cemm.client.client",
+        "wattworx": "custom_components.meetdata.providers.wattworx.client",
+        "dtl": "custom_components.meetdata.providers.dtl.client.client",
+        "fluvius": "custom_components.meetdata.providers.fluvius.client",
     }[provider]
     try:
         __import__(module)

@@ -20,16 +20,19 @@ import aiohttp
 from aiohttp import web
 
 from custom_components.meetdata.api.base import MeterDataClient
-from custom_components.meetdata.api.cemm import CemmClient
-from custom_components.meetdata.api.dtl import DtlClient
 from custom_components.meetdata.api.errors import (
     MeetdataAuthError,
     MeetdataError,
     MeetdataPermissionError,
 )
-from custom_components.meetdata.api.fluvius import FluviusClient
-from custom_components.meetdata.api.kenter import KenterClient, KenterConnection
-from custom_components.meetdata.api.wattworx import WattworxClient
+from custom_components.meetdata.providers.cemm.client.client import CemmClient
+from custom_components.meetdata.providers.dtl.client.client import DtlClient
+from custom_components.meetdata.providers.fluvius.client import FluviusClient
+from custom_components.meetdata.providers.kenter.client import (
+    KenterClient,
+    KenterConnection,
+)
+from custom_components.meetdata.providers.wattworx.client import WattworxClient
 
 from ..simulators import cemm, dtl, fluvius, kenter, wattworx
 

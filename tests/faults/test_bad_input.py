@@ -21,7 +21,7 @@ import pytest
 from custom_components.meetdata.const import DOMAIN
 
 from ..conftest import Serve
-from ..ha_compat import flow_input
+from ..helpers import flow_input
 from ..simulators import cemm, dtl, fluvius, kenter, wattworx
 from .rows import ROW_BY_NAME
 

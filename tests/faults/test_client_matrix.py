@@ -34,7 +34,7 @@ from custom_components.meetdata.api.models import (
     Meter,
     MeterKind,
 )
-from custom_components.meetdata.statistics import hourly_amounts, hourly_means
+from custom_components.meetdata.statistics_rows import hourly_amounts, hourly_means
 
 from ..secrets_guard import find_secret
 from .catalog import ACCEPT, CLIENT_TIMEOUT, COLUMNS, TYPED_OR_ACCEPT, Column

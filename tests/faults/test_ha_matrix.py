@@ -37,7 +37,7 @@ from custom_components.meetdata.api.errors import MeetdataAuthError
 from custom_components.meetdata.const import DOMAIN
 from custom_components.meetdata.providers import PROVIDERS
 
-from ..ha_compat import visible_tracebacks
+from ..helpers import visible_tracebacks
 from .catalog import ACCEPT, CLIENT_TIMEOUT, COLUMN_BY_NAME, COLUMNS, Column
 from .conftest import MakeProxy
 from .ha import LoadedRow, chain_problems, load_row, our_records, stat_rows

@@ -27,12 +27,18 @@ from custom_components.meetdata.api.errors import (
     MeetdataResponseError,
 )
 from custom_components.meetdata.api.http import MAX_RESPONSE_BYTES, REDACTED, request
-from custom_components.meetdata.api.kenter.codec import LocalOnlyTransport, load_codec
-from custom_components.meetdata.api.kenter.const import NAMESPACE
-from custom_components.meetdata.api.kenter.parse import SOAP_ENV, parse_envelope
-from custom_components.meetdata.api.wattworx.xmlsafe import parse_xml
 from custom_components.meetdata.diagnostics import async_get_config_entry_diagnostics
 from custom_components.meetdata.providers import get_spec
+from custom_components.meetdata.providers.kenter.client.codec import (
+    LocalOnlyTransport,
+    load_codec,
+)
+from custom_components.meetdata.providers.kenter.client.const import NAMESPACE
+from custom_components.meetdata.providers.kenter.client.parse import (
+    SOAP_ENV,
+    parse_envelope,
+)
+from custom_components.meetdata.providers.wattworx.client.xmlsafe import parse_xml
 
 from ..secrets_guard import assert_no_secret, assert_no_secret_in, find_secret
 from ..simulators import cemm, fluvius, wattworx

@@ -20,16 +20,20 @@ from xml.sax.saxutils import escape
 from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 
-from custom_components.meetdata.api import cemm, dtl
 from custom_components.meetdata.api.errors import MeetdataError
-from custom_components.meetdata.api.fluvius import parse_energy
-from custom_components.meetdata.api.fluvius.mandates import parse_mandates
-from custom_components.meetdata.api.kenter.codec import load_codec
-from custom_components.meetdata.api.kenter.const import NAMESPACE
-from custom_components.meetdata.api.kenter.parse import SOAP_ENV
-from custom_components.meetdata.api.wattworx import parse as wparse
-from custom_components.meetdata.api.wattworx.client import WattworxClient
-from custom_components.meetdata.api.wattworx.params import VALUES_KWH, VALUES_WH
+from custom_components.meetdata.providers.cemm.client import parse as cemm
+from custom_components.meetdata.providers.dtl.client import client as dtl
+from custom_components.meetdata.providers.fluvius.client import parse_energy
+from custom_components.meetdata.providers.fluvius.client.mandates import parse_mandates
+from custom_components.meetdata.providers.kenter.client.codec import load_codec
+from custom_components.meetdata.providers.kenter.client.const import NAMESPACE
+from custom_components.meetdata.providers.kenter.client.parse import SOAP_ENV
+from custom_components.meetdata.providers.wattworx.client import parse as wparse
+from custom_components.meetdata.providers.wattworx.client.client import WattworxClient
+from custom_components.meetdata.providers.wattworx.client.params import (
+    VALUES_KWH,
+    VALUES_WH,
+)
 
 FAST = settings(
     max_examples=int(os.environ.get("MEETDATA_HYPOTHESIS_EXAMPLES", "120")),

@@ -1,6 +1,6 @@
 """Simulator of a metering company's pull API for Liander "Dynamisch Terugleveren".
 
-It serves the DTL profile documented in ``custom_components/meetdata/api/dtl.py``:
+It serves the DTL profile documented in ``custom_components/meetdata/providers/dtl/client/model.py``:
 ``GET /meters?klant_ean=…`` (repeatable) and ``GET /meetdata?klant_ean=…&meter_ean=…
 &start_tijd=…&eind_tijd=…`` behind HTTP Basic authentication, JSON arrays out.
 

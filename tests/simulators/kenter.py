@@ -25,7 +25,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 import math
+from pathlib import Path
 import re
 from typing import Literal
 from xml.sax.saxutils import escape
@@ -35,16 +37,34 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from lxml import etree
 
-from custom_components.meetdata.api.kenter.const import NAMESPACE, WSDL_PATH
-from custom_components.meetdata.api.models import Interval, MeterKind
-
 TZ = ZoneInfo("Europe/Amsterdam")
+#: The service's XML namespace (the WSDL's targetNamespace).
+NAMESPACE = "https://kenter.realm2m.nl/api/kenter/1.0/"
+#: The simulator's own copy of the WSDL the document publishes.
+WSDL_PATH = Path(__file__).with_name("kenter.wsdl")
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 PATH = "/realtime/1.0/"
 WSDL_URL_PATH = "/realtime/1.0/soap.wsdl"
 PRODUCTION_URL = "https://api-realtime.kenter.nu/realtime/1.0/"
 MAX_PERIOD = timedelta(days=31)
 CONTENT_TYPE = "text/xml; charset=utf-8"
+
+
+class MeterKind(StrEnum):
+    """What a meter measures (the values the integration uses too)."""
+
+    ELECTRICITY = "electricity"
+    GAS = "gas"
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """An amount over [start, end)."""
+
+    start: datetime
+    end: datetime
+    value: float
+
 
 COUNTER_LENGTHS: dict[str, timedelta] = {
     "LVR": timedelta(minutes=15),

@@ -1,4 +1,4 @@
-"""HTTP plumbing shared by the clients: size cap, timeouts, redaction."""
+"""HTTP plumbing shared by the clients: size cap, timeouts, redaction, Retry-After."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ import asyncio
 import base64
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+import math
 from typing import Any
 
 import aiohttp
@@ -107,3 +110,27 @@ async def request(
         raise MeetdataConnectionError(
             f"Error talking to {shown}: {type(err).__name__}"
         ) from None
+
+
+def parse_retry_after(
+    value: str | None, now: datetime | None = None, *, dates: bool = True
+) -> float | None:
+    """Return a Retry-After header in seconds: a number or (``dates``) an HTTP date.
+
+    None: absent or unreadable. A date in the past (or a negative number) is 0.
+    """
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        if not dates:
+            return None
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    return max(0.0, seconds) if math.isfinite(seconds) else None

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from ..api.models import Provider
 from .base import ProviderSpec
-from .cemm import CemmSpec
-from .dtl import DtlSpec
-from .fluvius import FluviusSpec
-from .kenter import KenterSpec
-from .wattworx import WattworxSpec
+from .cemm.spec import CemmSpec
+from .dtl.spec import DtlSpec
+from .fluvius.spec import FluviusSpec
+from .kenter.spec import KenterSpec
+from .wattworx.spec import WattworxSpec
 
 PROVIDERS: dict[Provider, ProviderSpec] = {
     spec.provider: spec

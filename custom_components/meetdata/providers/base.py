@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 import dataclasses
 from datetime import timedelta
 from typing import Any
 
 import aiohttp
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.components.sensor import SensorEntity, SensorEntityDescription
+from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
@@ -21,8 +22,9 @@ import voluptuous as vol
 
 from ..api.base import MeterDataClient
 from ..api.errors import MeetdataError
-from ..api.models import Meter, Provider
+from ..api.models import Meter, Provider, Quantity
 from ..const import CONF_BASE_URL
+from ..runtime import MeetdataConfigEntry
 
 #: The collapsed form section holding the fields for a test or local server.
 SECTION_ADVANCED = "advanced"
@@ -30,8 +32,15 @@ SECTION_ADVANCED = "advanced"
 PASSWORD_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 URL_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
 
-#: A loaded config entry (its runtime data is coordinator.MeetdataRuntimeData).
-type MeetdataEntry = ConfigEntry[Any]
+#: A config-flow step bound to the flow: ``await flow.async_step_<id>(user_input)``.
+type FlowStep = Callable[..., Awaitable[ConfigFlowResult]]
+#: A provider's own config-flow step: (flow, its spec, user input) → result.
+type ProviderFlowStep = Callable[
+    [Any, Any, dict[str, Any] | None], Awaitable[ConfigFlowResult]
+]
+
+#: A loaded config entry (its runtime data is runtime.MeetdataRuntimeData).
+type MeetdataEntry = MeetdataConfigEntry
 
 
 def advanced_section(fields: Mapping[vol.Marker, Any]) -> dict[vol.Marker, Any]:
@@ -79,6 +88,10 @@ class ProviderSpec(ABC):
     advanced_keys: tuple[str, ...] = (CONF_BASE_URL,)
     #: Whether an account must have a meter to be added (no_meters otherwise).
     requires_meters: bool = True
+    #: The config-flow step that asks for the secrets again.
+    reauth_step: str = "reauth_confirm"
+    #: The config-flow step of a reconfigure (None: the core's, one form).
+    reconfigure_step: str | None = None
 
     @abstractmethod
     def schema(self) -> vol.Schema:
@@ -148,3 +161,30 @@ class ProviderSpec(ABC):
     ) -> None:
         """Add provider-specific behaviour to a loaded entry (repair issues...)."""
         return
+
+    def flow_steps(self) -> Mapping[str, ProviderFlowStep]:
+        """Return the provider's own config-flow steps by step id.
+
+        A step named after the provider replaces the core's credentials form.
+        """
+        return {}
+
+    def async_setup_services(self, hass: HomeAssistant) -> None:
+        """Register the provider's own services (once, with the integration)."""
+        return
+
+    def sensors(
+        self,
+        entry: MeetdataEntry,
+        descriptions: Mapping[Quantity, SensorEntityDescription],
+    ) -> list[SensorEntity]:
+        """Return the provider's own sensors of a loaded entry."""
+        return []
+
+
+def client_of[C: MeterDataClient](entry: MeetdataEntry, kind: type[C]) -> C:
+    """Return the client of a loaded entry as its provider's own client class."""
+    client = entry.runtime_data.client
+    if not isinstance(client, kind):  # pragma: no cover - a provider's own entry
+        raise TypeError(f"{entry.title} has no {kind.__name__}")
+    return client

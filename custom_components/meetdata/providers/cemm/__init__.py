@@ -1,0 +1,1 @@
+"""The cemm provider package."""

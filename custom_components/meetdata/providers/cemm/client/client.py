@@ -1,0 +1,388 @@
+"""Client of the CEMM Open API (NL): a CEMM energy monitor read per alias.
+
+Meters are addressed by CEMM uid (its MAC address, e.g. ``FF-FF-FF-FF-FF-FF``)
+and alias: ``p1`` (DSMR smart meter), ``p1-gas`` (gas meter behind it) and the
+pulse inputs ``s01``, ``s02``, ``s03``. Timestamps are epoch milliseconds; days,
+months and years are local days in Europe/Amsterdam.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+
+from ....api.errors import (
+    MeetdataInvalidRequestError,
+    MeetdataNotFoundError,
+    MeetdataUnsupportedError,
+)
+from ....api.models import (
+    Interval,
+    IntervalSeries,
+    LatestReadings,
+    Meter,
+    MeterKind,
+    Provider,
+    Quantity,
+    Reading,
+)
+from .api import CemmApi
+from .parse import (
+    _P1_REGISTERS,
+    _TARIFFS,
+    ALIAS_GAS,
+    ALIAS_P1,
+    ALIASES,
+    S0_ALIASES,
+    CemmMeasurement,
+    CemmSeries,
+    _aligned,
+    _day_param,
+    _grid_spacing,
+    _guess_spacing,
+    _local_date,
+    _local_midnight,
+    _Ref,
+    _require,
+    alias_key,
+    uid_key,
+)
+from .series import (
+    _days_overlapping,
+    _gather,
+    _meter_ref,
+    _months_needed,
+    _off_loop,
+    _p1_minutes,
+    _s0_minutes,
+    _s0_quantity,
+    _series,
+)
+
+# --------------------------------------------------------------------------
+# Parsing helpers: every shape error becomes MeetdataResponseError.
+# --------------------------------------------------------------------------
+
+
+class CemmClient(CemmApi):
+    """Client of the CEMM Open API for one API key (one or more CEMM devices)."""
+
+    # ------------------------------------------------------------------
+    # MeterDataClient
+    # ------------------------------------------------------------------
+
+    async def async_get_meters(self) -> list[Meter]:
+        """Return each CEMM (gateway) and the meters connected to its aliases.
+
+        An alias answering 412 or with empty data is simply not connected.
+        """
+        meters: list[Meter] = []
+        seen: set[str] = set()
+        for uid in await self.async_get_devices():
+            key = uid_key(uid)
+            if key in seen:
+                continue
+            seen.add(key)
+            meters.append(
+                Meter(
+                    provider=Provider.CEMM,
+                    key=key,
+                    kind=MeterKind.GATEWAY,
+                    name=f"CEMM {uid}",
+                    model="CEMM",
+                    serial=uid,
+                    attributes={"uid": uid},
+                )
+            )
+            found = await _gather([self._discover(uid, alias) for alias in ALIASES])
+            meters.extend(meter for meter in found if meter is not None)
+        return meters
+
+    async def _discover(self, uid: str, alias: str) -> Meter | None:
+        """Return the meter behind one alias, or None when nothing is connected."""
+        try:
+            ios = await self.async_get_io_by_alias(uid, alias)
+        except MeetdataUnsupportedError:
+            return None
+        if not ios:
+            return None
+        io = ios[0]
+        if alias == ALIAS_P1:
+            kind = MeterKind.ELECTRICITY
+        elif alias == ALIAS_GAS:
+            kind = MeterKind.GAS
+        elif "solar" in io.type.lower():
+            kind = MeterKind.PRODUCTION
+        else:
+            kind = MeterKind.AUXILIARY
+        return Meter(
+            provider=Provider.CEMM,
+            key=alias_key(uid, alias),
+            kind=kind,
+            name=f"CEMM {uid} {alias}",
+            model=io.type,
+            via=uid_key(uid),
+            attributes={
+                "uid": uid,
+                "alias": alias,
+                "io_id": str(io.io_id),
+                "io_type": io.type,
+                "port": str(io.port),
+            },
+        )
+
+    async def async_get_latest(self, meters: Sequence[Meter]) -> LatestReadings:
+        """Return the latest readings: one realtime request per alias.
+
+        S0 registers come from the totals endpoint, read at most once per
+        ``totals_refresh_interval`` per alias. An alias answering 412 is left
+        out; any other error propagates.
+        """
+        targets: dict[str, Meter] = {}
+        for meter in meters:
+            if meter.provider is Provider.CEMM and meter.kind is not MeterKind.GATEWAY:
+                targets.setdefault(meter.key, meter)
+        refresh = self._totals_due(targets.values())
+        results = await _gather(
+            [self._latest(meter, refresh) for meter in targets.values()]
+        )
+        return {
+            key: readings
+            for key, readings in zip(targets, results, strict=True)
+            if readings
+        }
+
+    def _totals_due(self, meters: Iterable[Meter]) -> set[tuple[str, str]]:
+        """Return the S0 registers (uid, alias) to read from totals this poll.
+
+        Every register never read yet, and of those older than
+        ``totals_refresh_interval`` only the stalest: the hourly refreshes
+        spread over consecutive polls, so a steady poll makes at most one
+        request more than it has aliases.
+        """
+        now = self._monotonic()
+        max_age = self.totals_refresh_interval.total_seconds()
+        due: set[tuple[str, str]] = set()
+        stale: list[tuple[float, tuple[str, str]]] = []
+        for meter in meters:
+            try:
+                ref = _meter_ref(meter)
+            except MeetdataNotFoundError:
+                continue  # _latest raises it
+            if ref.alias not in S0_ALIASES:
+                continue
+            key = (ref.uid, ref.alias)
+            cached = self._totals_cache.get(key)
+            if cached is None:
+                due.add(key)
+            elif now - cached[0] >= max_age:
+                stale.append((cached[0], key))
+        if stale:
+            due.add(min(stale)[1])
+        return due
+
+    async def _latest(
+        self, meter: Meter, refresh: set[tuple[str, str]]
+    ) -> dict[Quantity, Reading] | None:
+        """Return the latest readings of one alias meter (None: alias unsupported)."""
+        ref = _meter_ref(meter)
+        try:
+            realtime = await self.async_get_realtime(ref.uid, ref.alias)
+        except MeetdataUnsupportedError:
+            return None
+        values = realtime.values
+        readings: dict[Quantity, Reading] = {}
+        if ref.alias == ALIAS_P1:
+            for name, quantity in _P1_REGISTERS.items():
+                if (item := values.get(name)) is not None:
+                    readings[quantity] = Reading(quantity, item.value, item.timestamp)
+            if (item := values.get("electric_power")) is not None:
+                readings[Quantity.POWER] = Reading(
+                    Quantity.POWER, item.value / 1000, item.timestamp
+                )
+            if (item := values.get("rate")) is not None and (
+                tariff := _TARIFFS.get(int(item.value))
+            ) is not None:
+                readings[Quantity.TARIFF] = Reading(
+                    Quantity.TARIFF, tariff, item.timestamp
+                )
+            used = [
+                values[name]
+                for name in (*_P1_REGISTERS, "electric_power", "rate")
+                if name in values
+            ]
+            if used:
+                newest = max(item.timestamp for item in used)
+                readings[Quantity.LAST_MEASUREMENT] = Reading(
+                    Quantity.LAST_MEASUREMENT, newest, newest
+                )
+        elif ref.alias == ALIAS_GAS:
+            if (item := values.get("gas")) is not None:
+                readings[Quantity.GAS_VOLUME] = Reading(
+                    Quantity.GAS_VOLUME, item.value, item.timestamp
+                )
+        else:
+            power = values.get("electric_power")
+            if power is not None:
+                readings[Quantity.POWER] = Reading(
+                    Quantity.POWER, power.value / 1000, power.timestamp
+                )
+            register = await self._s0_register(
+                meter,
+                ref,
+                power.timestamp if power is not None else self._clock(),
+                refresh=(ref.uid, ref.alias) in refresh,
+            )
+            if register is not None:
+                readings[register.quantity] = register
+        return readings
+
+    async def _s0_register(
+        self, meter: Meter, ref: _Ref, moment: datetime, *, refresh: bool
+    ) -> Reading | None:
+        """Return the S0 energy register: read from totals, or the cached one."""
+        cache_key = (ref.uid, ref.alias)
+        now = self._monotonic()
+        cached = self._totals_cache.get(cache_key)
+        if cached is not None and not refresh:
+            return cached[1]
+        quantity = _s0_quantity(meter)
+        try:
+            totals = await self.async_get_totals(ref.uid, ref.alias, moment)
+        except MeetdataUnsupportedError:
+            reading: Reading | None = None
+        else:
+            item = totals.values.get("electric_energy")
+            reading = (
+                None if item is None else Reading(quantity, item.value, item.timestamp)
+            )
+        self._totals_cache[cache_key] = (now, reading)
+        return reading
+
+    async def async_get_history(
+        self, meter: Meter, start: datetime, end: datetime
+    ) -> list[IntervalSeries]:
+        """Return the intervals of ``meter`` that start in [start, end), sorted.
+
+        p1: per-minute ENERGY_IMPORT / ENERGY_EXPORT from day data and daily
+        ENERGY_NET_LOW / ENERGY_NET_NORMAL from month data. p1-gas: GAS_VOLUME
+        per gas interval (hour for DSMR 4, 5 min for DSMR 5). s0x: PRODUCTION
+        or AUXILIARY per minute. Intervals not yet complete by the clock are
+        left out.
+        """
+        if meter.provider is not Provider.CEMM or meter.kind is MeterKind.GATEWAY:
+            return []
+        if start.tzinfo is None or end.tzinfo is None:
+            raise MeetdataInvalidRequestError(
+                "CEMM history bounds must be timezone-aware"
+            )
+        ref = _meter_ref(meter)
+        now = self._clock()
+        window_end = min(end, now)
+        days = _days_overlapping(start, window_end)
+        if ref.alias == ALIAS_P1:
+            return await self._p1_history(meter, ref, days, start, end, now)
+        if ref.alias == ALIAS_GAS:
+            return await self._gas_history(meter, ref, days, start, end, now)
+        return await self._s0_history(meter, ref, days, start, end, now)
+
+    async def _day_series(self, ref: _Ref, days: list[date]) -> list[CemmSeries]:
+        """Fetch the day data of each of ``days``."""
+        return await _gather(
+            [self.async_get_day(ref.uid, ref.alias, _day_param(day)) for day in days]
+        )
+
+    async def _p1_history(
+        self,
+        meter: Meter,
+        ref: _Ref,
+        days: list[date],
+        start: datetime,
+        end: datetime,
+        now: datetime,
+    ) -> list[IntervalSeries]:
+        """Per-minute import/export and daily net per tariff of a P1 meter."""
+        imports, exports = await _off_loop(
+            _p1_minutes, await self._day_series(ref, days), start, end, now
+        )
+
+        # Month data: one value per local day. The document's totals example
+        # shows electric_energy = t1 - t3 and electric_energy_high = t2 - t4,
+        # i.e. these are NET energy per tariff (delivered minus returned), so
+        # electric_energy_low / electric_energy_high become ENERGY_NET_LOW /
+        # ENERGY_NET_NORMAL.
+        net_low: list[Interval] = []
+        net_normal: list[Interval] = []
+        for answer in await _gather(
+            [
+                self.async_get_month(ref.uid, ref.alias, moment)
+                for moment in _months_needed(start, end, now)
+            ]
+        ):
+            for name, target in (
+                ("electric_energy_low", net_low),
+                ("electric_energy_high", net_normal),
+            ):
+                for entry in _require(answer, name, "p1 month data"):
+                    day = _local_date(entry.timestamp)
+                    begin = _local_midnight(day)
+                    finish = _local_midnight(day + timedelta(days=1))
+                    if start <= begin < end and finish <= now:
+                        target.append(Interval(begin, finish, entry.value))
+        return [
+            _series(meter, Quantity.ENERGY_IMPORT, imports),
+            _series(meter, Quantity.ENERGY_EXPORT, exports),
+            _series(meter, Quantity.ENERGY_NET_LOW, net_low),
+            _series(meter, Quantity.ENERGY_NET_NORMAL, net_normal),
+        ]
+
+    async def _gas_history(
+        self,
+        meter: Meter,
+        ref: _Ref,
+        days: list[date],
+        start: datetime,
+        end: datetime,
+        now: datetime,
+    ) -> list[IntervalSeries]:
+        """Gas used per interval of the gas grid (hourly for DSMR 4, 5 min for DSMR 5)."""
+        entries: list[CemmMeasurement] = []
+        for answer in await self._day_series(ref, days):
+            # Drops the unaligned end-of-day marker (23:59:59 with value 0).
+            entries.extend(_aligned(_require(answer, "gas", "p1-gas day data")))
+        entries.sort(key=lambda entry: entry.timestamp)
+        spacing = _grid_spacing([entry.timestamp for entry in entries])
+        if spacing is not None:
+            self._gas_grid[meter.key] = spacing
+        intervals: list[Interval] = []
+        seen: set[datetime] = set()
+        for entry in entries:
+            begin = entry.timestamp
+            if begin in seen:
+                continue
+            seen.add(begin)
+            step = spacing or self._gas_grid.get(meter.key) or _guess_spacing(begin)
+            finish = begin + step
+            if start <= begin < end and finish <= now:
+                intervals.append(Interval(begin, finish, entry.value))
+        return [_series(meter, Quantity.GAS_VOLUME, intervals)]
+
+    async def _s0_history(
+        self,
+        meter: Meter,
+        ref: _Ref,
+        days: list[date],
+        start: datetime,
+        end: datetime,
+        now: datetime,
+    ) -> list[IntervalSeries]:
+        """Per-minute energy of a pulse (S0) meter from its average minute power."""
+        intervals = await _off_loop(
+            _s0_minutes, await self._day_series(ref, days), start, end, now
+        )
+        return [_series(meter, _s0_quantity(meter), intervals)]
+
+
+# --------------------------------------------------------------------------
+# Module helpers
+# --------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""The dtl provider package."""

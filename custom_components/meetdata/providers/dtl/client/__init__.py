@@ -1,0 +1,1 @@
+"""The dtl API client (no Home Assistant imports)."""

@@ -1,0 +1,1 @@
+"""The fluvius provider package."""

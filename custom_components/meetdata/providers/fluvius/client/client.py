@@ -1,0 +1,400 @@
+"""The Fluvius client: meters, latest readings and history from the energy API."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+import time
+from typing import Final
+
+from multidict import MultiDict
+
+from ....api.errors import (
+    MeetdataInvalidRequestError,
+    MeetdataPermissionError,
+    MeetdataResponseError,
+)
+from ....api.models import (
+    Interval,
+    IntervalSeries,
+    LatestReadings,
+    Meter,
+    MeterKind,
+    Provider,
+    Quantity,
+    Reading,
+)
+from .api import FluviusApi, _CacheKey
+from .energy import parse_energy
+from .errors import FluviusNoMandateError
+from .mandates import (
+    ComplexEnergyType,
+    DataServiceType,
+    EnergyType,
+    Granularity,
+    Mandate,
+    PeriodType,
+    format_utc,
+)
+from .meters import (
+    _METERING_MODELS,
+    ATTR_ENERGY_TYPE,
+    ATTR_GCF,
+    ATTR_METERING_TYPE,
+    ATTR_PERIOD_FROM,
+    _attr_time,
+    _check_ean,
+    _mandate_attributes,
+    _merge,
+    _model,
+    _request_ean,
+    _submeter,
+)
+from .parse import EXECUTOR_THRESHOLD, EnergyData
+from .paths import ENERGY_PATH
+from .windows import (
+    _ceil,
+    _floor,
+    _plan,
+    local_midnight_floor,
+    split_windows,
+    three_years_back,
+)
+
+INSERT_TIME_LOOKBACK: Final = timedelta(days=185)
+LATEST_LOOKBACK: Final = timedelta(days=4)
+#: A later poll asks only from this long before the oldest newest-interval
+#: end it saw last time (a quarter of the data to parse), not the whole look-back.
+LATEST_MARGIN: Final = timedelta(hours=1)
+PROBE_LOOKBACK: Final = timedelta(days=7)
+_CACHE_SIZE: Final = 6
+
+
+class FluviusClient(FluviusApi):
+    """A Fluvius client: the API with meters, latest readings and history on top."""
+
+    # ---------------------------------------------------------------- energy
+
+    async def async_get_energy(
+        self,
+        ean: str,
+        start: datetime,
+        end: datetime,
+        *,
+        granularity: Granularity | None = Granularity.HOURLY_QUARTERHOURLY,
+        period_type: PeriodType = PeriodType.READ_TIME,
+        complex_energy_types: Sequence[ComplexEnergyType] = (),
+    ) -> EnergyData:
+        """Return GET Energy for [start, end), split into ≤ 185-day windows.
+
+        Periods are clipped to what the API serves (3 years back for readTime,
+        185 days back for insertTime). Series of all windows are concatenated
+        per meter (headpoint and submeters).
+        """
+        _check_ean(ean)
+        start, end = self._clip(start, end, period_type)
+        if start >= end:
+            raise MeetdataInvalidRequestError(
+                f"Empty or too old period for EAN {ean}", meter=ean
+            )
+        parts = [
+            await self._energy(
+                ean, lo, hi, granularity, period_type, complex_energy_types
+            )
+            for lo, hi in split_windows(start, end)
+        ]
+        return _merge(parts)
+
+    def _clip(
+        self, start: datetime, end: datetime, period_type: PeriodType
+    ) -> tuple[datetime, datetime]:
+        """Clip a period to the API's reach (nothing older than allowed)."""
+        now = self.utcnow()
+        if period_type is PeriodType.INSERT_TIME:
+            earliest = _ceil(now - INSERT_TIME_LOOKBACK, timedelta(hours=1))
+        else:
+            earliest = three_years_back(now)
+        return max(start.astimezone(UTC), earliest), end.astimezone(UTC)
+
+    async def _energy(
+        self,
+        ean: str,
+        start: datetime,
+        end: datetime,
+        granularity: Granularity | None,
+        period_type: PeriodType,
+        complex_types: Sequence[ComplexEnergyType] = (),
+    ) -> EnergyData:
+        """Fetch and parse one GET Energy window (≤ 185 days), with a short cache."""
+        key: _CacheKey = (
+            ean,
+            format_utc(start),
+            format_utc(end),
+            granularity.value if granularity else "",
+            period_type.value,
+            ",".join(sorted(c.value for c in complex_types)),
+        )
+        now = time.monotonic()
+        cached = self._cache.get(key)
+        if cached is not None and now - cached[0] < self.cache_ttl:
+            self._cache.move_to_end(key)
+            return await asyncio.shield(cached[1])
+        future: asyncio.Future[EnergyData] = asyncio.get_running_loop().create_future()
+        if period_type is PeriodType.READ_TIME and self.cache_ttl > 0:
+            self._cache[key] = (now, future)
+            while len(self._cache) > _CACHE_SIZE:
+                self._cache.popitem(last=False)
+        try:
+            result = await self._fetch_energy(key, complex_types)
+        except BaseException as err:
+            self._cache.pop(key, None)
+            if isinstance(err, Exception):
+                future.set_exception(err)
+                future.exception()  # mark retrieved: waiters re-raise it
+            else:
+                future.cancel()
+            raise
+        future.set_result(result)
+        return result
+
+    async def _fetch_energy(
+        self, key: _CacheKey, complex_types: Sequence[ComplexEnergyType]
+    ) -> EnergyData:
+        """Send GET Energy for a cache key and parse the answer."""
+        ean, start, end, granularity, period_type, _ = key
+        params: MultiDict[str] = MultiDict(
+            [("ean", ean), ("periodType", period_type), ("from", start), ("to", end)]
+        )
+        if granularity:
+            params.add("granularity", granularity)
+        for complex_type in complex_types:
+            params.add("complexEnergyTypes", complex_type.value)
+        body = await self._call("GET", ENERGY_PATH, params=params, ean=ean)
+        try:
+            if len(body) > EXECUTOR_THRESHOLD:
+                loop = asyncio.get_running_loop()
+                return await loop.run_in_executor(None, parse_energy, body)
+            return parse_energy(body)
+        except MeetdataResponseError as err:
+            raise MeetdataResponseError(f"{err} (EAN {ean})", meter=ean) from None
+
+    # ------------------------------------------------------------ interface
+
+    async def async_get_meters(self) -> list[Meter]:
+        """Return one Meter per approved mandated EAN, plus its AMR submeters.
+
+        Submeters only appear in GET Energy answers, so each EAN is probed with
+        a short request; the probe also gives the meter type and meter number.
+        """
+        mandates = await self.async_get_mandates()
+        by_ean: dict[str, list[Mandate]] = {}
+        for mandate in mandates:
+            if mandate.is_approved and mandate.ean:
+                by_ean.setdefault(mandate.ean, []).append(mandate)
+        meters: list[Meter] = []
+        for ean in sorted(by_ean):
+            attributes = _mandate_attributes(ean, by_ean[ean])
+            probe = await self._probe(ean, by_ean[ean])
+            head = probe.headpoint if probe else None
+            if head is not None:
+                attributes[ATTR_METERING_TYPE] = head.metering_type
+                if head.gas_conversion_factor:
+                    attributes[ATTR_GCF] = head.gas_conversion_factor
+            gas = any(m.energy_type is EnergyType.GAS for m in by_ean[ean])
+            meters.append(
+                Meter(
+                    provider=Provider.FLUVIUS,
+                    key=ean,
+                    kind=MeterKind.GAS if gas else MeterKind.ELECTRICITY,
+                    model=_model(
+                        _METERING_MODELS.get(head.metering_type) if head else None,
+                        attributes,
+                        gas=gas,
+                    ),
+                    serial=head.meter_ids[0] if head and head.meter_ids else None,
+                    attributes=attributes,
+                )
+            )
+            meters.extend(
+                _submeter(sub, ean, attributes)
+                for sub in (probe.submeters if probe else [])
+            )
+        return meters
+
+    async def _probe(self, ean: str, mandates: list[Mandate]) -> EnergyData | None:
+        """Fetch a few recent days of an EAN to learn its type and submeters."""
+        levels = {m.data_service_type for m in mandates}
+        granularity = (
+            Granularity.DAILY
+            if DataServiceType.DAILY in levels
+            else Granularity.HOURLY_QUARTERHOURLY
+        )
+        now = self.utcnow()
+        ends = [m.data_period_to for m in mandates]
+        end = now if None in ends else min(now, max(e for e in ends if e))
+        end = local_midnight_floor(end)
+        start = local_midnight_floor(end - PROBE_LOOKBACK)
+        starts = [m.data_period_from for m in mandates if m.data_period_from]
+        if starts and len(starts) == len(mandates):
+            start = max(start, _floor(min(starts), timedelta(hours=1)))
+        start = max(start, three_years_back(now))
+        if start >= end:
+            return None
+        try:
+            return await self._energy(
+                ean, start, end, granularity, PeriodType.READ_TIME
+            )
+        except MeetdataPermissionError:
+            return None
+
+    async def async_get_latest(self, meters: Sequence[Meter]) -> LatestReadings:
+        """Return LAST_MEASUREMENT (end of the newest interval) per meter.
+
+        One small request per headpoint over the last few days; meters without
+        data in that window (or without a valid mandate) are left out. Once a
+        poll has seen data, the next asks only from just before the newest
+        interval it saw (the answer a quarter the size), and looks back the
+        whole window again when a meter's data is no longer there.
+        """
+        groups: dict[str, list[Meter]] = {}
+        for meter in meters:
+            groups.setdefault(_request_ean(meter), []).append(meter)
+        now = self.utcnow()
+        start = local_midnight_floor(now - LATEST_LOOKBACK)
+        result: LatestReadings = {}
+        for ean, group in groups.items():
+            seen = self._latest_seen.get(ean)
+            found: dict[str, datetime] | None = None
+            if seen is not None and seen[0] - LATEST_MARGIN > start:
+                begin = seen[0] - LATEST_MARGIN
+                found = await self._latest_of(ean, group, begin, now)
+                if found is not None and not seen[1] <= found.keys():
+                    found = None  # a meter's newest data went away: look further
+            if found is None:
+                found = await self._latest_of(ean, group, start, now)
+            if not found:
+                self._latest_seen.pop(ean, None)
+                continue
+            self._latest_seen[ean] = (min(found.values()), frozenset(found))
+            for key, last in found.items():
+                result[key] = {
+                    Quantity.LAST_MEASUREMENT: Reading(
+                        Quantity.LAST_MEASUREMENT, last, last
+                    )
+                }
+        return result
+
+    async def _latest_of(
+        self, ean: str, group: list[Meter], start: datetime, now: datetime
+    ) -> dict[str, datetime] | None:
+        """Return the newest interval end of each meter of a request EAN.
+
+        None when nothing is mandated for the period (no request made, or 404).
+        """
+        segments = _plan(group[0], start, now, self._is_gas(group[0]), now)
+        if not segments:
+            return None
+        seg = segments[-1]
+        try:
+            data = await self._energy(
+                ean, seg.start, seg.end, seg.granularity, PeriodType.READ_TIME
+            )
+        except FluviusNoMandateError:
+            return None
+        found: dict[str, datetime] = {}
+        for meter in group:
+            answer = data.meter(meter.key)
+            last = answer.last_end() if answer else None
+            if last is not None:
+                found[meter.key] = last
+        return found
+
+    async def async_get_history(
+        self, meter: Meter, start: datetime, end: datetime
+    ) -> list[IntervalSeries]:
+        """Return the meter's intervals that start in [start, end).
+
+        Uses the finest mandated detail level for each part of the period
+        (quarter-hour/hour where a VH_kwartier_uur mandate covers it, else
+        daily), split into ≤ 185-day windows and clipped to 3 years back. A
+        window without a valid mandate (404) is skipped unless all are.
+        """
+        start = max(start.astimezone(UTC), three_years_back(self.utcnow()))
+        end = end.astimezone(UTC)
+        if start >= end:
+            return []
+        ean = _request_ean(meter)
+        collected: dict[Quantity, list[Interval]] = {}
+        no_mandate: FluviusNoMandateError | None = None
+        succeeded = False
+        segments = _plan(meter, start, end, self._is_gas(meter), self.utcnow())
+        for segment in segments:
+            for lo, hi in split_windows(segment.start, segment.end):
+                try:
+                    data = await self._energy(
+                        ean, lo, hi, segment.granularity, PeriodType.READ_TIME
+                    )
+                except FluviusNoMandateError as err:
+                    no_mandate = err
+                    continue
+                succeeded = True
+                found = data.meter(meter.key)
+                if found is None:
+                    continue
+                for quantity, intervals in found.series(segment.granularity).items():
+                    bucket = collected.setdefault(quantity, [])
+                    bucket.extend(i for i in intervals if start <= i.start < end)
+        if no_mandate is not None and not succeeded:
+            raise no_mandate
+        return [
+            IntervalSeries(meter.key, quantity, intervals)
+            for quantity, intervals in collected.items()
+            if intervals
+        ]
+
+    async def async_earliest_change(
+        self, meter: Meter, since: datetime, now: datetime
+    ) -> datetime | None:
+        """Return the earliest read time among values inserted since ``since``.
+
+        One GET Energy by insertTime (both detail levels) per 185 days, at
+        most 6 months back: late values and corrections (EST → READ, NVAL →
+        VAL, a provisional gas conversion factor made definitive) show up
+        here even when their read time is long past.
+        """
+        start, end = self._clip(since, now, PeriodType.INSERT_TIME)
+        ean = _request_ean(meter)
+        earliest: datetime | None = None
+        for lo, hi in split_windows(start, end):
+            try:
+                data = await self._energy(ean, lo, hi, None, PeriodType.INSERT_TIME)
+            except FluviusNoMandateError:
+                continue
+            found = data.meter(meter.key)
+            if found is None:
+                continue
+            for level in (found.fine, found.daily):
+                for intervals in level.values():
+                    for item in intervals:
+                        if earliest is None or item.start < earliest:
+                            earliest = item.start
+        if earliest is not None:
+            # Answers cached before these insertions are stale now.
+            for key in [key for key in self._cache if key[0] == ean]:
+                del self._cache[key]
+        return earliest
+
+    def earliest_history(self, meter: Meter) -> datetime | None:
+        """Return the start of the mandate's data period (at most 3 years back)."""
+        first = _attr_time(meter, ATTR_PERIOD_FROM)
+        limit = three_years_back(self.utcnow())
+        return limit if first is None else max(first, limit)
+
+    @staticmethod
+    def _is_gas(meter: Meter) -> bool:
+        """Return whether a meter is a gas EAN (hourly instead of quarter-hour)."""
+        return (
+            meter.kind is MeterKind.GAS
+            or meter.attributes.get(ATTR_ENERGY_TYPE) == EnergyType.GAS.value
+        )

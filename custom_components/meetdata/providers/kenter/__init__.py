@@ -1,0 +1,1 @@
+"""The kenter provider package."""

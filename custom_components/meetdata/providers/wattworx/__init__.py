@@ -1,0 +1,1 @@
+"""The wattworx provider package."""

@@ -1,0 +1,156 @@
+"""Wattworx HTTP: one GET per endpoint, its XML decoded, its errors mapped."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from functools import partial
+import logging
+import re
+
+import aiohttp
+
+from ....api.errors import (
+    MeetdataAuthError,
+    MeetdataConnectionError,
+    MeetdataError,
+    MeetdataInvalidRequestError,
+    MeetdataNotFoundError,
+    MeetdataPermissionError,
+    MeetdataRateLimitError,
+    MeetdataResponseError,
+)
+from ....api.http import REDACTED, HttpResponse, parse_retry_after, request
+from . import params as p
+from .parse import parse_error
+from .xmlsafe import Element, parse_xml
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Bodies larger than this are parsed in an executor.
+EXECUTOR_THRESHOLD = 64 * 1024
+_KEY_RE = re.compile(r"^[\x21-\x7e]+$")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]+")
+_MAX_MESSAGE = 200
+
+
+class WattworxTransport:
+    """The HTTP side of a Wattworx client: key check, GET, decode, error mapping."""
+
+    _session: aiohttp.ClientSession
+    _api_key: str
+    _base_url: str
+    _timeout: float
+    _max_bytes: int
+
+    # ------------------------------------------------------------------
+    # HTTP and error mapping
+
+    async def _call[T](
+        self,
+        endpoint: tuple[str, str],
+        *segments: str,
+        parse: Callable[[Element], T],
+        query: Mapping[str, str] | None = None,
+        meter: str | None = None,
+    ) -> T:
+        """GET one endpoint and parse its XML body with ``parse``."""
+        if not _KEY_RE.match(self._api_key):
+            raise MeetdataAuthError("Missing or malformed Wattworx API key")
+        url = p.build_url(self._base_url, *endpoint, *segments)
+        name = "/".join(endpoint)
+        response = await request(
+            self._session,
+            p.METHOD,
+            url,
+            params=query,
+            headers={
+                "Authorization": f"Bearer {self._api_key}",
+                "Accept": "application/xml",
+            },
+            timeout=self._timeout,
+            max_bytes=self._max_bytes,
+        )
+        if not 200 <= response.status < 300:
+            raise self._http_error(response, name, meter)
+        decode = partial(self._decode, parse=parse, name=name, meter=meter)
+        if len(response.body) > EXECUTOR_THRESHOLD:
+            return await asyncio.get_running_loop().run_in_executor(
+                None, decode, response.body
+            )
+        return decode(response.body)
+
+    def _decode[T](
+        self,
+        body: bytes,
+        *,
+        parse: Callable[[Element], T],
+        name: str,
+        meter: str | None,
+    ) -> T:
+        """Parse a successful body; an ``<error>`` root is still an error."""
+        root = parse_xml(body)
+        if root.tag == "error":
+            code, message = parse_error(root)
+            if code is None or 200 <= code < 300:
+                raise MeetdataResponseError(
+                    f"Wattworx {name} error: {self._clean(message)}", meter=meter
+                )
+            raise self._status_error(code, None, message, name, meter)
+        return parse(root)
+
+    def _http_error(
+        self, response: HttpResponse, name: str, meter: str | None
+    ) -> MeetdataError:
+        """Return the error of a non-2xx answer (XML error body when given)."""
+        message = None
+        try:
+            root = parse_xml(response.body)
+        except MeetdataResponseError:
+            pass
+        else:
+            if root.tag == "error":
+                message = parse_error(root)[1]
+        return self._status_error(
+            response.status, response.headers.get("Retry-After"), message, name, meter
+        )
+
+    def _status_error(
+        self,
+        status: int,
+        retry_after: str | None,
+        message: str | None,
+        name: str,
+        meter: str | None,
+    ) -> MeetdataError:
+        """Map an HTTP status (or an error body's code) to a Meetdata error."""
+        text = f"Wattworx {name} answered {status}"
+        if message:
+            text += f": {self._clean(message)}"
+        if status == 401:
+            return MeetdataAuthError(text)
+        if status == 403:
+            # A valid key that may not read this EAN (authorisation not
+            # signed) is not a reason to re-authenticate.
+            if meter is not None:
+                return MeetdataPermissionError(text, meter=meter)
+            return MeetdataAuthError(text)
+        if status == 404:
+            return MeetdataNotFoundError(text, meter=meter)
+        if status in (400, 422):
+            return MeetdataInvalidRequestError(text, meter=meter)
+        if status == 429:
+            return MeetdataRateLimitError(
+                text, retry_after=parse_retry_after(retry_after), meter=meter
+            )
+        if 500 <= status < 600:
+            return MeetdataConnectionError(text, meter=meter)
+        return MeetdataResponseError(text, meter=meter)
+
+    def _clean(self, message: str | None) -> str:
+        """Return a server message without the key or control characters."""
+        text = message or "no message"
+        if self._api_key:
+            text = text.replace(self._api_key, REDACTED)
+        text = _CONTROL_RE.sub(" ", text).strip()
+        return text[:_MAX_MESSAGE]

@@ -1,0 +1,36 @@
+"""What a loaded config entry holds: the core parts and its provider's own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from homeassistant.config_entries import ConfigEntry
+
+if TYPE_CHECKING:
+    from .api.base import MeterDataClient
+    from .api.models import Meter
+    from .coordinator import HistoryCoordinator, LatestCoordinator
+    from .providers.base import ProviderSpec
+
+type MeetdataConfigEntry = ConfigEntry[MeetdataRuntimeData]
+
+
+class ProviderRuntime:
+    """Base of what a provider keeps per loaded entry beside the core parts."""
+
+    __slots__ = ()
+
+
+@dataclass(slots=True)
+class MeetdataRuntimeData:
+    """What a loaded config entry holds."""
+
+    spec: ProviderSpec
+    client: MeterDataClient
+    all_meters: list[Meter]
+    meters: list[Meter]
+    latest: LatestCoordinator
+    history: HistoryCoordinator
+    #: What the provider's ``async_setup_entry`` hook added (None: nothing).
+    provider: ProviderRuntime | None = None

@@ -1,1 +1,0 @@
-"""Tests of the Home-Assistant-free provider clients."""

@@ -1,0 +1,1 @@
+"""Tests of the core: config flow, sensors, statistics, diagnostics, services."""

@@ -1,0 +1,99 @@
+"""Reauth, reconfigure and options each reload the entry exactly once.
+
+An update listener beside ``async_update_reload_and_abort`` reloaded twice
+(and is reported on Home Assistant 2026.11, refused from 2026.12 on); options
+reload through ``OptionsFlowWithReload`` where Home Assistant has it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from homeassistant.config_entries import ConfigEntries, ConfigEntryState
+from homeassistant.const import CONF_API_KEY
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.meetdata.const import (
+    CONF_HISTORY_DAYS,
+    CONF_METERS,
+    CONF_UPDATE_INTERVAL,
+)
+
+from ..helpers import advanced
+from ..simulators.cemm import CemmSimulator
+
+
+@pytest.fixture
+def reloads(hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Count Home Assistant's reloads per config entry id."""
+    counted: Counter[str] = Counter()
+    reload = ConfigEntries.async_reload
+
+    async def _counting(self: ConfigEntries, entry_id: str) -> bool:
+        counted[entry_id] += 1
+        return await reload(self, entry_id)
+
+    monkeypatch.setattr(ConfigEntries, "async_reload", _counting)
+    return counted
+
+
+async def test_reauth_reloads_once(
+    hass: HomeAssistant,
+    cemm_sim: CemmSimulator,
+    loaded_cemm: MockConfigEntry,
+    reloads: Counter[str],
+) -> None:
+    """A renewed key is stored and the entry reloads once."""
+    cemm_sim.api_key = "renewed-key"
+    result = await loaded_cemm.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_API_KEY: "renewed-key"}
+    )
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert reloads[loaded_cemm.entry_id] == 1
+    assert loaded_cemm.state is ConfigEntryState.LOADED
+
+
+async def test_reconfigure_reloads_once_and_keeps_the_url(
+    hass: HomeAssistant,
+    cemm_sim: CemmSimulator,
+    loaded_cemm: MockConfigEntry,
+    cemm_url: str,
+    reloads: Counter[str],
+) -> None:
+    """A reconfigure with the advanced section left empty keeps the base URL."""
+    cemm_sim.api_key = "second-key"
+    result = await loaded_cemm.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_API_KEY: "second-key", **advanced()}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert reloads[loaded_cemm.entry_id] == 1
+    assert loaded_cemm.state is ConfigEntryState.LOADED
+    assert loaded_cemm.data["base_url"] == cemm_url
+
+
+async def test_options_reload_once(
+    hass: HomeAssistant, loaded_cemm: MockConfigEntry, reloads: Counter[str]
+) -> None:
+    """New options reload the entry once; unchanged options do not reload."""
+    options = {
+        CONF_UPDATE_INTERVAL: 5,
+        CONF_HISTORY_DAYS: 2,
+        CONF_METERS: ["ffffffffffff_p1"],
+    }
+    for expected in (1, 1):
+        result = await hass.config_entries.options.async_init(loaded_cemm.entry_id)
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], options
+        )
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        await hass.async_block_till_done(wait_background_tasks=True)
+        assert reloads[loaded_cemm.entry_id] == expected
+    assert loaded_cemm.options == options
+    assert loaded_cemm.state is ConfigEntryState.LOADED

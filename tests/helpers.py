@@ -1,0 +1,130 @@
+"""Helpers every Home Assistant test shares: statistics rows, states, devices, forms.
+
+The device, form and log helpers read the same on every Home Assistant leg.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+import logging
+from typing import Any, Literal
+
+from homeassistant.components.recorder.statistics import statistics_during_period
+from homeassistant.core import HomeAssistant, State
+from homeassistant.data_entry_flow import section
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers.recorder import get_instance
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+)
+
+from custom_components.meetdata.const import DOMAIN
+
+type StatType = Literal["last_reset", "max", "mean", "min", "state", "sum"]
+
+#: What the statistics tests read of an hourly row by default.
+ALL_TYPES: frozenset[StatType] = frozenset({"state", "sum", "mean", "min", "max"})
+
+
+async def stat_rows(
+    hass: HomeAssistant,
+    stat_id: str,
+    start: datetime,
+    end: datetime | None = None,
+    types: Iterable[StatType] = ALL_TYPES,
+) -> list[dict[str, Any]]:
+    """Return the stored hourly rows of a statistic (once the recorder caught up)."""
+    await async_wait_recording_done(hass)
+    result = await get_instance(hass).async_add_executor_job(
+        statistics_during_period,
+        hass,
+        start,
+        end,
+        {stat_id},
+        "hour",
+        None,
+        set(types),
+    )
+    return list(result.get(stat_id, []))
+
+
+def state_of(hass: HomeAssistant, entity_id: str | None, *what: object) -> State:
+    """Return the state of an entity that must exist (``what`` names it on failure)."""
+    assert entity_id is not None, what
+    state = hass.states.get(entity_id)
+    assert state is not None
+    return state
+
+
+def sensor_state(hass: HomeAssistant, unique_id: str, *what: object) -> State:
+    """Return the state of our sensor with this unique id (it must exist)."""
+    entity_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, unique_id)
+    return state_of(hass, entity_id, *what)
+
+
+#: The collapsed config-flow section with the base URL fields.
+SECTION = "advanced"
+
+
+def advanced(**fields: Any) -> dict[str, dict[str, Any]]:
+    """Return form input for the collapsed advanced section."""
+    return {SECTION: fields}
+
+
+def find_device(hass: HomeAssistant, key: str) -> dr.DeviceEntry | None:
+    """Return the device of a Meetdata identifier (``kenter_<ean>``, ...).
+
+    ``async_get_device`` is deprecated on 2026.x (identifiers are unique per
+    config entry only); scanning our entries' devices works on every leg.
+    """
+    registry = dr.async_get(hass)
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+            if (DOMAIN, key) in device.identifiers:
+                return device
+    return None
+
+
+def visible_tracebacks(records: Iterable[logging.LogRecord]) -> list[str]:
+    """Return the tracebacks a user sees in the log: WARNING and above.
+
+    Home Assistant 2026.x logs a failed update's full error at DEBUG; only
+    what reaches the default log level counts as a traceback shown to users.
+    """
+    return [
+        record.getMessage()[:100]
+        for record in records
+        if record.levelno >= logging.WARNING
+        and (record.exc_info is not None or "Traceback" in record.getMessage())
+    ]
+
+
+#: The fields the config flow asks in its collapsed advanced section.
+ADVANCED_FIELDS = ("base_url", "token_url")
+
+
+def flow_input(data: dict[str, Any], *, sectioned: bool = True) -> dict[str, Any]:
+    """Return flat form data as the form takes it: URLs in the advanced section.
+
+    ``sectioned=False`` (the metering company, whose URL is a plain field)
+    returns the data unchanged.
+    """
+    if not sectioned:
+        return data
+    plain = {k: v for k, v in data.items() if k not in ADVANCED_FIELDS}
+    section = {k: v for k, v in data.items() if k in ADVANCED_FIELDS}
+    return plain | {SECTION: section} if section else plain
+
+
+def form_fields(schema: Any) -> list[str]:
+    """Return a form's fields; a collapsed section as ``advanced(collapsed)[…]``."""
+    fields: list[str] = []
+    for key, value in schema.schema.items():
+        if isinstance(value, section):
+            state = "collapsed" if value.options.get("collapsed") else "open"
+            inner = ", ".join(str(k) for k in value.schema.schema)
+            fields.append(f"{key}({state})[{inner}]")
+        else:
+            fields.append(str(key))
+    return fields

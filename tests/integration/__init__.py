@@ -1,1 +1,0 @@
-"""Tests of the Home Assistant layer, against the provider simulators."""
