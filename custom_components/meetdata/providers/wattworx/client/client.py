@@ -24,6 +24,7 @@ from ....api.models import (
     MeterKind,
     Provider,
     Quantity,
+    Reading,
 )
 from . import params as p
 from .convert import (
@@ -97,6 +98,9 @@ class WattworxClient(WattworxTransport, MeterDataClient):
         self._max_bytes = max_bytes
         #: The devices of the latest device list answer, by EAN.
         self.known_devices: dict[str, Device] = {}
+        #: Latest readings per EAN with the last data date and meter kind
+        #: they were read for (see async_get_latest).
+        self._latest: dict[str, tuple[date, MeterKind, dict[Quantity, Reading]]] = {}
 
     # ------------------------------------------------------------------
     # Endpoints
@@ -307,8 +311,11 @@ class WattworxClient(WattworxTransport, MeterDataClient):
         """Return the registers of each meter's last data date.
 
         One device list request (fresh last data dates and authorisation
-        statuses) plus one day values request per meter: the document has no
-        endpoint with readings of all devices at once. Meters without a signed
+        statuses) plus one day values request per meter with new data: the
+        document has no endpoint with readings of all devices at once. A
+        meter whose last data date is the one its readings were read for
+        keeps those readings without a request, so a poll with no new data
+        is one request for the whole account. Meters without a signed
         authorisation or without data are left out.
         """
         wanted = [meter for meter in meters if meter.provider is Provider.WATTWORX]
@@ -319,18 +326,29 @@ class WattworxClient(WattworxTransport, MeterDataClient):
         result: LatestReadings = {}
         for meter in wanted:
             device = devices.get(meter.key)
-            if device is None or device.client is None or not device.signed:
-                continue
-            last = device.client.last_data_date
+            last = (
+                device.client.last_data_date
+                if device is not None and device.client is not None and device.signed
+                else None
+            )
             if last is None:
+                self._latest.pop(meter.key, None)
                 continue
+            cached = self._latest.get(meter.key)
+            if cached is not None and cached[:2] == (last, meter.kind):
+                result[meter.key] = dict(cached[2])
+                continue
+            self._latest.pop(meter.key, None)
             try:
                 days = await self.async_get_day_values(meter.key, last, last)
             except (MeetdataNotFoundError, MeetdataPermissionError) as err:
                 _LOGGER.debug("No Wattworx readings for %s: %s", meter.key, err)
                 continue
             day = max(days, key=lambda row: row.date) if days else None
-            result[meter.key] = latest_readings(meter.kind, day, last)
+            result[meter.key] = readings = latest_readings(meter.kind, day, last)
+            if day is not None and day.date == last:
+                # The day's readings are in: the same until the date moves.
+                self._latest[meter.key] = (last, meter.kind, dict(readings))
         return result
 
     async def async_get_history(
