@@ -12,13 +12,19 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import aiohttp
 import pytest
 
 from custom_components.meetdata.api.models import LatestReadings, Meter, MeterKind
 from custom_components.meetdata.providers.dtl.client.client import DtlClient
-from custom_components.meetdata.providers.wattworx.client import WattworxClient
+from custom_components.meetdata.providers.wattworx.client import (
+    WattworxClient,
+    client as wattworx_client,
+)
+from custom_components.meetdata.providers.wattworx.client.models import Device
+from custom_components.meetdata.providers.wattworx.client.parse import parse_devices
 
 from ..conftest import Serve
 from ..simulators.dtl import (
@@ -139,6 +145,34 @@ async def test_wattworx_unsigned_and_gone_meters_are_forgotten(
     sim.request_count.clear()
     assert await client.async_get_latest(meters) == first
     assert sim.request_count == Counter({"ean/list": 1, "ean/dayvalues": 1})
+
+
+async def test_wattworx_same_device_list_is_not_parsed_again(
+    serve: Serve, http_session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ean/list answer equal to the last one reuses its devices."""
+    sim = _wattworx_sim(None)
+    base_url = f"{await serve(sim.build_app())}/api/v1/"
+    client = WattworxClient(http_session, DEMO_KEY, base_url=base_url)
+    meters = _polled(await client.async_get_meters())
+    first = await client.async_get_latest(meters)
+    parsed: list[int] = []
+
+    def counting(root: Any) -> list[Device]:
+        devices = parse_devices(root)
+        parsed.append(len(devices))
+        return devices
+
+    monkeypatch.setattr(wattworx_client, "parse_devices", counting)
+    assert await client.async_get_latest(meters) == first
+    assert parsed == []
+    devices = await client.async_get_devices()
+    devices.clear()  # the caller's list; the kept answer is untouched
+    assert await client.async_get_latest(meters) == first
+    sim.now = NOW + timedelta(days=1)
+    later = await client.async_get_latest(meters)
+    assert parsed == [5]
+    assert all(later[key] != first[key] for key in first)
 
 
 # --- Metering company (DTL) ---------------------------------------------

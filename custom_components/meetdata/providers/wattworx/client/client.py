@@ -62,6 +62,7 @@ from .parse import (
 )
 from .times import day_end, local_date, local_day_start, parse_date
 from .transport import WattworxTransport
+from .xmlsafe import Element
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ class WattworxClient(WattworxTransport, MeterDataClient):
         self._max_bytes = max_bytes
         #: The devices of the latest device list answer, by EAN.
         self.known_devices: dict[str, Device] = {}
+        self._answers = {}
         #: Latest readings per EAN with the last data date and meter kind
         #: they were read for (see async_get_latest).
         self._latest: dict[str, tuple[date, MeterKind, dict[Quantity, Reading]]] = {}
@@ -108,11 +110,12 @@ class WattworxClient(WattworxTransport, MeterDataClient):
     async def async_get_devices(self) -> list[Device]:
         """Return every device of the key (all clients of a multi-client key).
 
-        The answer is also kept, one device per EAN, in ``known_devices``.
+        The answer is also kept, one device per EAN, in ``known_devices``. An
+        answer equal to the previous one is not parsed again.
         """
-        devices = await self._call(p.EAN_LIST, parse=parse_devices)
+        devices = await self._call(p.EAN_LIST, parse=_device_tuple, reuse=True)
         self.known_devices = unique_devices(devices)
-        return devices
+        return list(devices)
 
     async def async_get_device_types(self) -> list[DeviceType]:
         """Return the available device types."""
@@ -396,3 +399,8 @@ class WattworxClient(WattworxTransport, MeterDataClient):
             return local_day_start(parse_date(text))
         except MeetdataResponseError:
             return None
+
+
+def _device_tuple(root: Element) -> tuple[Device, ...]:
+    """Parse the device list into a tuple (kept and shared between calls)."""
+    return tuple(parse_devices(root))
