@@ -113,11 +113,16 @@ async def _plain_requests(
     now: datetime,
     size: Size,
 ) -> None:
-    """Wattworx, DTL, Fluvius: one steady-state poll of the 10-meter account."""
+    """Wattworx, DTL, Fluvius: one steady-state poll of the 10-meter account.
+
+    Wattworx and DTL list each meter's last data date: a poll with no new
+    data is one request for the whole account (issue 18).
+    """
     name = f"requests_per_poll.{provider}"
     account = f"{provider}_poll"
+    target = None if provider == "fluvius" else Target("value", 1)
     if reason := _import_error(provider):
-        skipped(name, "requests", reason)
+        skipped(name, "requests", reason, target)
         return
     client = build_client(
         provider, account, session, sims.urls[account], now, size.meters
@@ -133,8 +138,10 @@ async def _plain_requests(
         counts["total"],
         "requests",
         baseline=len(polled),
-        note=f"{len(polled)} meters, steady-state poll; no target in the issue; "
-        "baseline: one request per meter",
+        target=target,
+        note=f"{len(polled)} meters, steady-state poll with no new data"
+        + ("; no target in the issue" if target is None else "")
+        + "; baseline: one request per meter",
     )
 
 

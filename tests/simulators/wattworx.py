@@ -111,6 +111,9 @@ class SimDevice:
     authorisation_status: str
     first_data_date: date | None
     solar: bool = False
+    #: Days between a day and the publication of its data (lastDataDate is
+    #: today minus this): raise it for one device to hold its data back.
+    publish_lag_days: int = 1
 
     @property
     def gas(self) -> bool:
@@ -452,10 +455,10 @@ class WattworxSimulator:
         return self.current.astimezone(TZ).date()
 
     def last_data_date(self, device: SimDevice) -> date | None:
-        """Return the last day with data: yesterday, for signed devices."""
+        """Return the last day with data: yesterday (by default), for signed devices."""
         if device.authorisation_status != SIGNED or device.first_data_date is None:
             return None
-        return self.today - timedelta(days=1)
+        return self.today - timedelta(days=device.publish_lag_days)
 
     def _profile(self, device: SimDevice) -> _Profile:
         """Return (and cache) the data profile of a device."""

@@ -33,7 +33,14 @@ from ....api.http import (
     parse_retry_after,
     request,
 )
-from ....api.models import IntervalSeries, LatestReadings, Meter, Provider, Quantity
+from ....api.models import (
+    IntervalSeries,
+    LatestReadings,
+    Meter,
+    Provider,
+    Quantity,
+    Reading,
+)
 from .model import (
     EXECUTOR_SAMPLES,
     EXECUTOR_THRESHOLD,
@@ -45,6 +52,7 @@ from .model import (
     METER_KINDS,
     METER_MODELS,
     METERS_PATH,
+    METING_QUANTITIES,
     DtlAvailability,
     DtlMeasurements,
     DtlMeterInfo,
@@ -121,6 +129,9 @@ class DtlClient(MeterDataClient):
         self._max_bytes = max_response_bytes
         #: Malformed rows skipped since this client was created.
         self.skipped_rows = 0
+        #: Settled latest readings per meter EAN, with the customer EAN and
+        #: datum_laatste_meting they were read for (see async_get_latest).
+        self._latest: dict[str, tuple[str, datetime, dict[Quantity, Reading]]] = {}
 
     @property
     def base_url(self) -> str:
@@ -266,7 +277,14 @@ class DtlClient(MeterDataClient):
         return meters
 
     async def async_get_latest(self, meters: Sequence[Meter]) -> LatestReadings:
-        """Return the newest 5-minute values of these meters."""
+        """Return the newest 5-minute values of these meters.
+
+        One ``/meters`` call, then one ``/meetdata`` call per meter whose
+        datum_laatste_meting moved since its readings were last read. A meter
+        whose readings are settled (all five meting_types at
+        datum_laatste_meting) and whose datum_laatste_meting is unchanged
+        keeps those readings without a request.
+        """
         if not meters:
             return {}
         available = await self.async_get_available()
@@ -275,8 +293,14 @@ class DtlClient(MeterDataClient):
         for meter in meters:
             info = by_key.get(meter.key)
             if info is None or info.datum_laatste_meting is None:
+                self._latest.pop(meter.key, None)
                 continue
             anchor = info.datum_laatste_meting
+            cached = self._latest.get(meter.key)
+            if cached is not None and cached[:2] == (info.klant_ean, anchor):
+                result[meter.key] = dict(cached[2])
+                continue
+            self._latest.pop(meter.key, None)
             try:
                 data = await self.async_get_measurements(
                     info.klant_ean,
@@ -288,6 +312,8 @@ class DtlClient(MeterDataClient):
                 continue
             if readings := _build_latest(data):
                 result[meter.key] = readings
+                if _settled(readings, anchor):
+                    self._latest[meter.key] = (info.klant_ean, anchor, dict(readings))
         return result
 
     async def _klant_ean_of(self, meter: Meter) -> str:
@@ -318,3 +344,17 @@ class DtlClient(MeterDataClient):
                 None, _build_history, meter, data
             )
         return _build_history(meter, data)
+
+
+def _settled(readings: dict[Quantity, Reading], anchor: datetime) -> bool:
+    """Return whether every meting_type has a value at ``anchor`` (the newest).
+
+    Then reading the same window again gives the same readings as long as
+    datum_laatste_meting stays ``anchor``; readings with a type missing or
+    older (rows that may still arrive), or newer than ``anchor``, are read
+    again on every poll as before.
+    """
+    return all(
+        (reading := readings.get(quantity)) is not None and reading.timestamp == anchor
+        for quantity in (*METING_QUANTITIES.values(), Quantity.LAST_MEASUREMENT)
+    )

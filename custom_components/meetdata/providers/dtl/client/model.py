@@ -77,12 +77,17 @@ Model mapping
     left out when unknown).
 
     Latest readings (one ``/meters`` call plus one ``/meetdata`` call per meter
-    over [datum_laatste_meting - 2 h, datum_laatste_meting + 1 h)): the newest
+    with new data, over [datum_laatste_meting - 2 h, datum_laatste_meting +
+    1 h)): the newest
     value of each type as POWER (kW, net: + from the grid), REACTIVE_POWER
     (kvar), VOLTAGE_L1..L3 (V), and LAST_MEASUREMENT = the START of the newest
     5-minute interval. Every reading's timestamp is the start of its interval.
     A meter the API no longer lists, without datum_laatste_meting, or answered
-    with 404 has no latest readings.
+    with 404 has no latest readings. The client keeps each meter's readings
+    once they are settled (all five types at datum_laatste_meting): while a
+    meter's datum_laatste_meting (and customer) stays the same, the next polls
+    return those readings without a ``/meetdata`` call, so a poll with no new
+    data is the one ``/meters`` call for the whole account.
 
     History (5-minute intervals ``[start, start + 5 min)``, quality MEASURED):
     POWER, REACTIVE_POWER and VOLTAGE_L1..L3 as mean series (value = the

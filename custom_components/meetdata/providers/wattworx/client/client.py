@@ -24,6 +24,7 @@ from ....api.models import (
     MeterKind,
     Provider,
     Quantity,
+    Reading,
 )
 from . import params as p
 from .convert import (
@@ -54,8 +55,8 @@ from .parse import (
     parse_day_details,
     parse_day_request,
     parse_day_values,
+    parse_device_tuple,
     parse_device_types,
-    parse_devices,
     parse_ean_change,
     parse_month_values,
 )
@@ -97,6 +98,10 @@ class WattworxClient(WattworxTransport, MeterDataClient):
         self._max_bytes = max_bytes
         #: The devices of the latest device list answer, by EAN.
         self.known_devices: dict[str, Device] = {}
+        self._answers = {}
+        #: Latest readings per EAN with the last data date and meter kind
+        #: they were read for (see async_get_latest).
+        self._latest: dict[str, tuple[date, MeterKind, dict[Quantity, Reading]]] = {}
 
     # ------------------------------------------------------------------
     # Endpoints
@@ -104,11 +109,12 @@ class WattworxClient(WattworxTransport, MeterDataClient):
     async def async_get_devices(self) -> list[Device]:
         """Return every device of the key (all clients of a multi-client key).
 
-        The answer is also kept, one device per EAN, in ``known_devices``.
+        The answer is also kept, one device per EAN, in ``known_devices``. An
+        answer equal to the previous one is not parsed again.
         """
-        devices = await self._call(p.EAN_LIST, parse=parse_devices)
+        devices = await self._call(p.EAN_LIST, parse=parse_device_tuple, reuse=True)
         self.known_devices = unique_devices(devices)
-        return devices
+        return list(devices)
 
     async def async_get_device_types(self) -> list[DeviceType]:
         """Return the available device types."""
@@ -307,8 +313,11 @@ class WattworxClient(WattworxTransport, MeterDataClient):
         """Return the registers of each meter's last data date.
 
         One device list request (fresh last data dates and authorisation
-        statuses) plus one day values request per meter: the document has no
-        endpoint with readings of all devices at once. Meters without a signed
+        statuses) plus one day values request per meter with new data: the
+        document has no endpoint with readings of all devices at once. A
+        meter whose last data date is the one its readings were read for
+        keeps those readings without a request, so a poll with no new data
+        is one request for the whole account. Meters without a signed
         authorisation or without data are left out.
         """
         wanted = [meter for meter in meters if meter.provider is Provider.WATTWORX]
@@ -319,18 +328,29 @@ class WattworxClient(WattworxTransport, MeterDataClient):
         result: LatestReadings = {}
         for meter in wanted:
             device = devices.get(meter.key)
-            if device is None or device.client is None or not device.signed:
-                continue
-            last = device.client.last_data_date
+            last = (
+                device.client.last_data_date
+                if device is not None and device.client is not None and device.signed
+                else None
+            )
             if last is None:
+                self._latest.pop(meter.key, None)
                 continue
+            cached = self._latest.get(meter.key)
+            if cached is not None and cached[:2] == (last, meter.kind):
+                result[meter.key] = dict(cached[2])
+                continue
+            self._latest.pop(meter.key, None)
             try:
                 days = await self.async_get_day_values(meter.key, last, last)
             except (MeetdataNotFoundError, MeetdataPermissionError) as err:
                 _LOGGER.debug("No Wattworx readings for %s: %s", meter.key, err)
                 continue
             day = max(days, key=lambda row: row.date) if days else None
-            result[meter.key] = latest_readings(meter.kind, day, last)
+            result[meter.key] = readings = latest_readings(meter.kind, day, last)
+            if day is not None and day.date == last:
+                # The day's readings are in: the same until the date moves.
+                self._latest[meter.key] = (last, meter.kind, dict(readings))
         return result
 
     async def async_get_history(

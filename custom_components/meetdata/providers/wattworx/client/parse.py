@@ -287,3 +287,8 @@ def _single(root: Element, tag: str) -> Element:
             f"Expected one <{tag}> from Wattworx, got {len(found)}"
         )
     return found[0]
+
+
+def parse_device_tuple(root: Element) -> tuple[Device, ...]:
+    """Parse the device list into a tuple (kept and shared between calls)."""
+    return tuple(parse_devices(root))

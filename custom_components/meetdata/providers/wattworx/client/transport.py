@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from functools import partial
 import logging
 import re
+from typing import cast
 
 import aiohttp
 
@@ -42,6 +43,8 @@ class WattworxTransport:
     _base_url: str
     _timeout: float
     _max_bytes: int
+    #: Per URL: the last body answered and what it parsed to (``reuse=True``).
+    _answers: dict[str, tuple[bytes, object]]
 
     # ------------------------------------------------------------------
     # HTTP and error mapping
@@ -53,8 +56,14 @@ class WattworxTransport:
         parse: Callable[[Element], T],
         query: Mapping[str, str] | None = None,
         meter: str | None = None,
+        reuse: bool = False,
     ) -> T:
-        """GET one endpoint and parse its XML body with ``parse``."""
+        """GET one endpoint and parse its XML body with ``parse``.
+
+        With ``reuse`` (for a ``parse`` whose result is not modified), a body
+        equal to the last one of this URL is not parsed again: the earlier
+        result is returned.
+        """
         if not _KEY_RE.match(self._api_key):
             raise MeetdataAuthError("Missing or malformed Wattworx API key")
         url = p.build_url(self._base_url, *endpoint, *segments)
@@ -73,12 +82,19 @@ class WattworxTransport:
         )
         if not 200 <= response.status < 300:
             raise self._http_error(response, name, meter)
+        body = response.body
+        if reuse and (kept := self._answers.get(url)) is not None and kept[0] == body:
+            return cast("T", kept[1])
         decode = partial(self._decode, parse=parse, name=name, meter=meter)
-        if len(response.body) > EXECUTOR_THRESHOLD:
-            return await asyncio.get_running_loop().run_in_executor(
-                None, decode, response.body
+        if len(body) > EXECUTOR_THRESHOLD:
+            result = await asyncio.get_running_loop().run_in_executor(
+                None, decode, body
             )
-        return decode(response.body)
+        else:
+            result = decode(body)
+        if reuse:
+            self._answers[url] = (body, result)
+        return result
 
     def _decode[T](
         self,
