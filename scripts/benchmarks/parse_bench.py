@@ -33,9 +33,7 @@ def kenter_parse(now: datetime, size: Size) -> None:
     """Our getMeterData decoder vs lxml.etree.fromstring + iterating measureValue."""
     from lxml import etree
 
-    from custom_components.meetdata.providers.kenter.client.client import (
-        format_timestamp,
-    )
+    from custom_components.meetdata.providers.kenter.client import format_timestamp
     from custom_components.meetdata.providers.kenter.client.codec import load_codec
     from custom_components.meetdata.providers.kenter.client.const import OP_METER_DATA
     from tests.simulators.kenter import KenterSimulator

@@ -47,6 +47,8 @@ PATH = "/realtime/1.0/"
 WSDL_URL_PATH = "/realtime/1.0/soap.wsdl"
 PRODUCTION_URL = "https://api-realtime.kenter.nu/realtime/1.0/"
 MAX_PERIOD = timedelta(days=31)
+#: How a period's length is counted for fault 1005 (the document does not say).
+type PeriodClock = Literal["elapsed", "wall"]
 CONTENT_TYPE = "text/xml; charset=utf-8"
 
 
@@ -216,8 +218,15 @@ class KenterSimulator:
         timestamp_style: TimestampStyle = "offset",
         fault_namespace: str = NAMESPACE,
         delay: float = 0.0,
+        period_clock: PeriodClock = "elapsed",
+        max_period: timedelta = MAX_PERIOD,
     ) -> None:
-        """Create the simulator; ``now`` fixes the clock (None: real time)."""
+        """Create the simulator; ``now`` fixes the clock (None: real time).
+
+        ``period_clock`` is how the "maximum of 31 days" (fault 1005) is
+        counted, which the document leaves open: in elapsed time, or on the
+        Dutch wall clock (31 days and one hour across the March change).
+        """
         self.connections: dict[str, SimConnection] = {
             conn.ean: conn
             for conn in (demo_connections() if connections is None else connections)
@@ -227,6 +236,8 @@ class KenterSimulator:
         self.timestamp_style: TimestampStyle = timestamp_style
         self.fault_namespace = fault_namespace
         self.delay = delay
+        self.period_clock: PeriodClock = period_clock
+        self.max_period = max_period
         self.requests: list[tuple[str, str]] = []
         self.request_counts: Counter[str] = Counter()
         self.operation_counts: Counter[str] = Counter()
@@ -416,6 +427,13 @@ class KenterSimulator:
         except ValueError:
             return None
 
+    def _span(self, start: datetime, end: datetime) -> timedelta:
+        """Return a period's length on the clock the simulator counts."""
+        if self.period_clock == "wall":
+            wall_start = start.astimezone(TZ).replace(tzinfo=None)
+            return end.astimezone(TZ).replace(tzinfo=None) - wall_start
+        return end - start
+
     def _period(self, meter: dict[str, str], ean: str) -> tuple[datetime, datetime]:
         """Check the period of a getMeterData meter element (2.4, 2.6)."""
         start = self._date(meter.get("startDate", "").strip())
@@ -433,7 +451,7 @@ class KenterSimulator:
             raise SimFaultError(
                 1004, f"The end date is prior to the start date at EAN-code {ean}"
             )
-        if end - start > MAX_PERIOD:
+        if self._span(start, end) > self.max_period:
             raise SimFaultError(
                 1005, f"Maximum period of 31 days exceeded at EAN-code {ean}"
             )

@@ -569,6 +569,53 @@ async def test_history_windows_over_http(
     assert len(gas.intervals) == (end - start) // timedelta(hours=1)
 
 
+@pytest.mark.parametrize("clock", ["elapsed", "wall"])
+async def test_a_year_through_both_dst_changes_on_either_clock(
+    http_session: aiohttp.ClientSession, serve: Serve, clock: Any
+) -> None:
+    """A year imports whole whichever clock the server counts 31 days on.
+
+    On the Dutch wall clock a window of 31 x 24 h across the last Sunday of
+    March is 31 days and an hour: the server would answer 1005 every run.
+    """
+    sim = KenterSimulator(now=NOW, period_clock=clock)
+    client = KenterClient(http_session, ACCOUNT, base_url=await serve(sim.build_app()))
+    start = datetime(2024, 11, 1, tzinfo=AMS)
+    end = datetime(2025, 11, 1, tzinfo=AMS)
+    [gas] = await client.async_get_history(
+        meter_of(EAN_G, G_METER, MeterKind.GAS), start, end
+    )
+    assert gas.intervals == _source(sim, G_METER, "VN", start, end)
+    assert len(gas.intervals) == (end - start) // timedelta(hours=1)
+    requests = sim.operation_counts["getMeterData"]
+    assert requests == 12  # no window refused, none split
+    for index in range(requests):
+        element = sent(sim, index).find("meter")
+        first = datetime.fromisoformat(element.findtext("startDate"))
+        last = datetime.fromisoformat(element.findtext("endDate"))
+        wall = last.astimezone(AMS).replace(tzinfo=None) - first.astimezone(
+            AMS
+        ).replace(tzinfo=None)
+        assert last - first <= timedelta(days=31)
+        assert wall <= timedelta(days=31)
+
+
+async def test_a_window_refused_as_too_long_is_halved(
+    http_session: aiohttp.ClientSession, serve: Serve
+) -> None:
+    """A server with a shorter limit (1005) still gets asked for every hour."""
+    sim = KenterSimulator(now=NOW, max_period=timedelta(days=10))
+    client = KenterClient(http_session, ACCOUNT, base_url=await serve(sim.build_app()))
+    start = datetime(2025, 3, 1, tzinfo=AMS)
+    end = datetime(2025, 5, 1, tzinfo=AMS)
+    [gas] = await client.async_get_history(
+        meter_of(EAN_G, G_METER, MeterKind.GAS), start, end
+    )
+    assert gas.intervals == _source(sim, G_METER, "VN", start, end)
+    # Two 31-day windows and a short one: each refused, then asked in quarters.
+    assert sim.operation_counts["getMeterData"] > 8
+
+
 @pytest.mark.parametrize("style", ["offset", "utc", "naive"])
 @pytest.mark.parametrize(
     ("day", "hours"), [(datetime(2025, 3, 30), 23), (datetime(2025, 10, 26), 25)]

@@ -2,15 +2,7 @@
 
 from __future__ import annotations
 
-from .client import (
-    KenterClient,
-    KenterConnection,
-    format_timestamp,
-    history_windows,
-    meter_key,
-    meter_kind,
-    meter_name,
-)
+from .client import KenterClient, KenterConnection, meter_key, meter_kind, meter_name
 from .const import DEFAULT_BASE_URL, NAMESPACE, WSDL_PATH
 from .ean import gs1_check_digit_ok, is_valid_ean_format
 from .errors import (
@@ -22,6 +14,7 @@ from .errors import (
     KenterUnknownFaultError,
 )
 from .readings import latest_readings
+from .windows import format_timestamp, history_windows
 
 __all__ = [
     "DEFAULT_BASE_URL",

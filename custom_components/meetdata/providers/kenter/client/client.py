@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 import functools
@@ -39,21 +39,25 @@ from ....api.models import (
 )
 from .codec import KenterCodec, LatestValue, SoapFaultError, cached_codec, load_codec
 from .const import (
-    COUNTER_INTERVALS,
     COUNTER_QUANTITIES,
     DEFAULT_BASE_URL,
     INLINE_PARSE_MAX_BYTES,
     KIND_COUNTERS,
-    MAX_WINDOW,
     METER_TYPES,
     OP_LATEST,
     OP_METADATA,
     OP_METER_DATA,
-    TIME_ZONE,
-    TIMESTAMP_MARKS_START,
 )
-from .errors import fault_error, http_status_error
+from .errors import KenterInvalidRequestError, fault_error, http_status_error
+from .parse import CounterSeries
 from .readings import latest_readings
+from .windows import (
+    END_PAD as _END_PAD,
+    ceil_second as _ceil_second,
+    floor_second as _floor_second,
+    format_timestamp,
+    history_windows,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -64,11 +68,10 @@ _HEADERS: Final = {
     "SOAPAction": '""',
     "Accept": "text/xml",
 }
-#: Extra request span when timestamps mark interval ends (longest interval).
-_END_PAD: Final = (
-    timedelta(0) if TIMESTAMP_MARKS_START else max(COUNTER_INTERVALS.values())
-)
-_SECOND: Final = timedelta(seconds=1)
+#: Fault 1005: "maximum period of 31 days exceeded".
+FAULT_PERIOD_TOO_LONG: Final = 1005
+#: A window refused as too long is halved down to this length, no further.
+_MIN_SPLIT: Final = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -111,39 +114,6 @@ def meter_kind(meter_type: str | None) -> MeterKind:
         return MeterKind.GAS
     _LOGGER.debug("Unknown Kenter meter type %r, taken as electricity", meter_type)
     return MeterKind.ELECTRICITY
-
-
-def format_timestamp(moment: datetime) -> str:
-    """Format a moment as the manual's 2.6 demands: YYYY-MM-DDTHH:MI:SS+HH:MI."""
-    return moment.astimezone(TIME_ZONE).isoformat(timespec="seconds")
-
-
-def _floor_second(moment: datetime) -> datetime:
-    """Drop the microseconds."""
-    return moment.replace(microsecond=0)
-
-
-def _ceil_second(moment: datetime) -> datetime:
-    """Round up to a whole second."""
-    floor = moment.replace(microsecond=0)
-    return floor if floor == moment else floor + _SECOND
-
-
-def history_windows(
-    start: datetime, end: datetime
-) -> Iterator[tuple[datetime, datetime]]:
-    """Split [start, end) into windows whose requests span at most 31 days.
-
-    Windows are counted from ``start`` rounded down to a whole second, so the
-    request's rounded startDate and endDate never lengthen its span.
-    """
-    step = MAX_WINDOW - _END_PAD
-    window_start = start
-    base = _floor_second(start)
-    while window_start < end:
-        window_end = min(base + step, end)
-        yield window_start, window_end
-        window_start = base = window_end
 
 
 class KenterClient(MeterDataClient):
@@ -276,22 +246,14 @@ class KenterClient(MeterDataClient):
         meter_code = meter.attributes.get("meter_code") or connection.meter_code
         if meter_code:
             element["meterCode"] = meter_code
-        codec = await _async_codec()
         collected: dict[str, list[Interval]] = {}
         now = datetime.now(UTC)
         for window_start, window_end in history_windows(start, end):
             if window_start >= now:
                 break
-            element["startDate"] = format_timestamp(_floor_second(window_start))
-            element["endDate"] = format_timestamp(
-                _ceil_second(min(window_end + _END_PAD, now))
-            )
-            decode = functools.partial(
-                codec.decode_meter_data,
-                window_start=window_start,
-                window_end=window_end,
-            )
-            for series in await self._call(OP_METER_DATA, [element], decode):
+            for series in await self._async_window(
+                element, window_start, window_end, now
+            ):
                 if meter_key(series.ean, series.meter_code) == meter.key:
                     collected.setdefault(series.counter_code, []).extend(
                         series.intervals
@@ -300,6 +262,39 @@ class KenterClient(MeterDataClient):
             IntervalSeries(meter.key, quantity, collected[code])
             for code, quantity in COUNTER_QUANTITIES.items()
             if collected.get(code)
+        ]
+
+    async def _async_window(
+        self, element: dict[str, str], start: datetime, end: datetime, now: datetime
+    ) -> list[CounterSeries]:
+        """Fetch one window; halve it while Kenter finds it too long (1005).
+
+        The document's 31-day limit can be counted in more than one way; a
+        server that counts it otherwise still gets every hour, in smaller
+        requests, instead of a window that fails on every run.
+        """
+        codec = await _async_codec()
+        request_element = element | {
+            "startDate": format_timestamp(_floor_second(start)),
+            "endDate": format_timestamp(_ceil_second(min(end + _END_PAD, now))),
+        }
+        decode = functools.partial(
+            codec.decode_meter_data, window_start=start, window_end=end
+        )
+        try:
+            return await self._call(OP_METER_DATA, [request_element], decode)
+        except KenterInvalidRequestError as err:
+            if err.code != FAULT_PERIOD_TOO_LONG or end - start <= _MIN_SPLIT:
+                raise
+        middle = _floor_second(start + (end - start) / 2)
+        _LOGGER.debug(
+            "Kenter refused %s..%s as too long (1005); asking in two halves",
+            start.isoformat(),
+            end.isoformat(),
+        )
+        return [
+            *await self._async_window(element, start, middle, now),
+            *await self._async_window(element, middle, end, now),
         ]
 
     async def _call[T](
