@@ -35,6 +35,9 @@ from custom_components.meetdata.statistics import (
 
 from ..simulators.cemm import DEFAULT_UID, CemmSimulator
 
+#: Recorder statistics: scripts/test_db runs these on PostgreSQL and MariaDB.
+pytestmark = pytest.mark.recorder_db
+
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 UID_KEY = "ffffffffffff"
 

@@ -42,6 +42,9 @@ from .wattworx_fixtures import (  # noqa: F401
     wattworx_url,
 )
 
+#: Recorder statistics: scripts/test_db runs these on PostgreSQL and MariaDB.
+pytestmark = pytest.mark.recorder_db
+
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 HOUR_DELTA = timedelta(hours=1)
 
