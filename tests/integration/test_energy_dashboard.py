@@ -8,7 +8,6 @@ unified grid source), so the source is built for the running release.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from homeassistant.components.energy import data as energy_data
