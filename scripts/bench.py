@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(1, str(Path(__file__).resolve().parent))
 
-from benchmarks import import_bench, parse_bench, poll_bench  # noqa: E402
+from benchmarks import import_bench, large_bench, parse_bench, poll_bench  # noqa: E402
 from benchmarks.figures import emit, log  # noqa: E402
 from benchmarks.hass import (  # noqa: E402
     RecorderJobs,
@@ -28,17 +28,19 @@ from benchmarks.hass import (  # noqa: E402
 from benchmarks.monitor import LoopMonitor  # noqa: E402
 from benchmarks.sims import SimProcess, Size, bench_now  # noqa: E402
 
-GROUPS = ("parse", "requests", "poll_cpu", "refresh", "import")
+GROUPS = ("parse", "requests", "poll_cpu", "refresh", "import", "large")
+#: Groups run by default ("large" takes a database server and ~15 minutes).
+DEFAULT_GROUPS = GROUPS[:-1]
 
 
-async def run(groups: set[str], size: Size) -> None:
+async def run(groups: set[str], size: Size, pg_url: str | None = None) -> None:
     """Run the selected groups."""
     now = bench_now()
     started = time.monotonic()
     if "parse" in groups:
         parse_bench.kenter_parse(now, size)
         parse_bench.fluvius_parse(now, size)
-    if not groups & {"requests", "poll_cpu", "refresh", "import"}:
+    if not groups & {"requests", "poll_cpu", "refresh", "import", "large"}:
         return
     sims = SimProcess(str(ROOT), now, size)
     for name, url in sims.urls.items():
@@ -51,6 +53,8 @@ async def run(groups: set[str], size: Size) -> None:
             await poll_bench.poll_cpu(sims, now, size)
         if groups & {"refresh", "import"}:
             await _with_hass(groups, sims, now, size)
+        if "large" in groups:
+            await _large(sims, now, size, pg_url)
     finally:
         sims.stop()
     log(f"done in {time.monotonic() - started:.0f} s")
@@ -99,6 +103,41 @@ async def _with_hass(
         )
 
 
+async def _large(
+    sims: SimProcess, now: datetime, size: Size, pg_url: str | None
+) -> None:
+    """Run the large account on SQLite, then on PostgreSQL (a fresh database each)."""
+    monitor = LoopMonitor()
+    monitor.install()
+    jobs = RecorderJobs()
+    jobs.install()
+    await large_bench.fluvius_setup(sims, now, size)
+    dbs: list[tuple[str, str | None]] = [("sqlite", None)]
+    if pg_url:
+        dbs.append(("pg", pg_url))
+    else:
+        log("large: no PostgreSQL URL (--pg-url): SQLite only")
+    for db, url in dbs:
+        if url is not None:
+            import sqlalchemy_utils
+
+            if sqlalchemy_utils.database_exists(url):
+                sqlalchemy_utils.drop_database(url)
+            sqlalchemy_utils.create_database(url, encoding="utf8")
+        try:
+            with tempfile.TemporaryDirectory(prefix="meetdata-bench-") as tmp:
+                hass = await async_start_hass(Path(tmp), url)
+                try:
+                    await large_bench.large_account(
+                        hass, db, sims, now, size, monitor, jobs
+                    )
+                finally:
+                    await async_stop_hass(hass)
+        finally:
+            if url is not None:
+                sqlalchemy_utils.drop_database(url)
+
+
 def main() -> None:
     """Parse the arguments and run."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -106,10 +145,14 @@ def main() -> None:
     parser.add_argument(
         "--only", action="append", choices=GROUPS, help="run only these groups"
     )
+    parser.add_argument(
+        "--pg-url",
+        help="PostgreSQL URL for the large group (its database is created and dropped)",
+    )
     args = parser.parse_args()
-    groups = set(args.only or GROUPS)
+    groups = set(args.only or DEFAULT_GROUPS)
     size = Size(meters=2 if args.quick else 10, quick=args.quick)
-    asyncio.run(run(groups, size))
+    asyncio.run(run(groups, size, args.pg_url))
 
 
 if __name__ == "__main__":

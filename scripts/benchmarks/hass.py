@@ -37,8 +37,13 @@ from homeassistant.helpers.recorder import get_instance
 from homeassistant.setup import async_setup_component
 
 
-async def async_start_hass(config_dir: Path) -> HomeAssistant:
-    """Start a Home Assistant core with a recorder on ``config_dir/db.sqlite``."""
+async def async_start_hass(
+    config_dir: Path, db_url: str | None = None
+) -> HomeAssistant:
+    """Start a Home Assistant core with a recorder on ``db_url``.
+
+    The default is SQLite in ``config_dir/db.sqlite``.
+    """
     logging.getLogger("homeassistant").setLevel(logging.ERROR)
     logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
     hass = HomeAssistant(str(config_dir))
@@ -60,7 +65,7 @@ async def async_start_hass(config_dir: Path) -> HomeAssistant:
         await registry.async_load(hass)
     hass.set_state(CoreState.running)
     recorder_helper.async_initialize_recorder(hass)
-    db_url = f"sqlite:///{config_dir / 'db.sqlite'}"
+    db_url = db_url or f"sqlite:///{config_dir / 'db.sqlite'}"
     ok = await async_setup_component(
         hass, "recorder", {"recorder": {"db_url": db_url, "commit_interval": 1}}
     )

@@ -87,9 +87,11 @@ def cemm_uids(count: int) -> list[str]:
     return [f"AA-BB-CC-DD-EE-{index:02X}" for index in range(1, count + 1)]
 
 
-def wattworx_eans(count: int) -> list[str]:
-    """Return ``count`` Wattworx electricity EANs (18 digits)."""
-    return [f"8712345000000{index:05d}" for index in range(1, count + 1)]
+def wattworx_eans(count: int, offset: int = 0) -> list[str]:
+    """Return ``count`` Wattworx electricity EANs (18 digits), after ``offset``."""
+    return [
+        f"8712345000000{index:05d}" for index in range(offset + 1, offset + count + 1)
+    ]
 
 
 def dtl_meters(count: int) -> list[tuple[str, str]]:
@@ -130,7 +132,7 @@ def _cemm(now: datetime, uids: list[str], aliases: dict[str, str]) -> Any:
     )
 
 
-def _wattworx(now: datetime, count: int | None) -> Any:
+def _wattworx(now: datetime, count: int | None, offset: int = 0) -> Any:
     from tests.simulators import wattworx as ww
 
     sim = ww.WattworxSimulator(now=now)
@@ -138,7 +140,7 @@ def _wattworx(now: datetime, count: int | None) -> Any:
         return sim
     template = sim.devices[ww.EAN_POWER]
     sim.devices = {}
-    for index, ean in enumerate(wattworx_eans(count), start=1):
+    for index, ean in enumerate(wattworx_eans(count, offset), start=offset + 1):
         sim.devices[ean] = ww.SimDevice(
             20000 + index,
             ean,
@@ -213,7 +215,92 @@ def build_sims(now: datetime, size: Size) -> dict[str, Callable[[], Any]]:
         ),
         "fluvius_backfill": lambda: _fluvius(now, [FLUVIUS_BACKFILL_EAN], back),
         "fluvius_refresh": lambda: _fluvius(now, None, None),
-    }
+    } | large_sims(now, size)
+
+
+# -- the large account (scripts/bench --only large) ---------------------------------
+
+#: Days of quarter-hour history each meter of the large account imports.
+LARGE_DAYS = 90
+#: Simulated round-trip time of the 50-mandate Fluvius account (seconds).
+FLUVIUS_LATENCY = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class LargeAccount:
+    """Half Kenter connections, half Wattworx EANs; distinct ids per account."""
+
+    name: str
+    meters: int
+    offset: int
+
+    @property
+    def kenter(self) -> int:
+        """Return the number of Kenter connections."""
+        return self.meters // 2
+
+    @property
+    def wattworx(self) -> int:
+        """Return the number of Wattworx EANs."""
+        return self.meters - self.meters // 2
+
+
+def large_accounts(size: Size) -> list[LargeAccount]:
+    """Return the large account (4 meters with ``--quick``)."""
+    return [LargeAccount("large", 4 if size.quick else 50, 100)]
+
+
+def large_kenter_connections(account: LargeAccount) -> list[Any]:
+    """Return the Kenter connections of a large account."""
+    return kenter_connections(account.kenter + account.offset, prefix="87169800000")[
+        account.offset :
+    ]
+
+
+def large_fluvius_mandates(size: Size) -> int:
+    """Return the number of mandates of the large Fluvius account."""
+    return 4 if size.quick else 50
+
+
+def large_fluvius_eans(size: Size) -> list[str]:
+    """Return the sandbox EANs (digital electricity, 15') of the large account."""
+    count = large_fluvius_mandates(size)
+    return [f"541440110000000{index:03d}" for index in range(101, 101 + count)]
+
+
+def _latency(delay: float) -> Any:
+    """Return a middleware that delays every answer (a round trip to Fluvius)."""
+    from aiohttp import web
+
+    @web.middleware
+    async def latency(request: web.Request, handler: Any) -> web.StreamResponse:
+        await asyncio.sleep(delay)
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    return latency
+
+
+def large_sims(now: datetime, size: Size) -> dict[str, Callable[[], Any]]:
+    """Return the simulators of the large accounts, by name."""
+    sims: dict[str, Callable[[], Any]] = {}
+    for account in large_accounts(size):
+        sims[f"kenter_{account.name}"] = lambda a=account: _kenter(
+            now, large_kenter_connections(a)
+        )
+        sims[f"wattworx_{account.name}"] = lambda a=account: _wattworx(
+            now, a.wattworx, a.offset
+        )
+    sims["fluvius_large"] = lambda: _fluvius(
+        now,
+        large_fluvius_eans(size),
+        now - timedelta(days=LARGE_DAYS),
+    )
+    return sims
+
+
+#: Simulators that answer after FLUVIUS_LATENCY.
+SLOW = frozenset({"fluvius_large"})
 
 
 # -- the child process ------------------------------------------------------------
@@ -276,6 +363,8 @@ async def _child_main(conn: Connection, now: datetime, size: Size) -> None:
             app = sim.build_app()
             if name in CACHED:
                 app.middlewares.append(_answer_cache())
+            if name in SLOW:
+                app.middlewares.append(_latency(FLUVIUS_LATENCY))
             runner, url = await start_app(app)
         except Exception as err:  # noqa: BLE001 - reported to the parent
             urls[name] = f"error: {type(err).__name__}: {err}"

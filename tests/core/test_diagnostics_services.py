@@ -39,6 +39,7 @@ async def test_diagnostics_redact_the_key(
     assert any(key.endswith("_energy_import") for key in diagnostics["history"])
 
 
+@pytest.mark.recorder_db
 async def test_import_history_service(
     hass: HomeAssistant, loaded_cemm: MockConfigEntry
 ) -> None:

@@ -57,6 +57,7 @@ def grid_source(power_entity: str) -> dict[str, Any]:
     }
 
 
+@pytest.mark.recorder_db
 async def test_grid_power_source_validates(
     hass: HomeAssistant,
     hass_ws_client: WebSocketGenerator,

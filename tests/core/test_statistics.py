@@ -28,6 +28,9 @@ from custom_components.meetdata.statistics_rows import hourly_amounts, hourly_me
 from ..helpers import stat_rows
 from ..simulators.cemm import DEFAULT_UID, CemmSimulator
 
+#: Recorder statistics: scripts/test_db runs these on PostgreSQL and MariaDB.
+pytestmark = pytest.mark.recorder_db
+
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 UID_KEY = "ffffffffffff"
 

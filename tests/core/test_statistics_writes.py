@@ -31,6 +31,9 @@ from custom_components.meetdata.api.models import (
     Quantity,
 )
 
+#: Recorder statistics: scripts/test_db runs these on PostgreSQL and MariaDB.
+pytestmark = pytest.mark.recorder_db
+
 START = datetime(2025, 1, 1, tzinfo=UTC)
 METER = Meter(Provider.KENTER, "bench_meter", MeterKind.ELECTRICITY)
 

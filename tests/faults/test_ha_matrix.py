@@ -44,6 +44,9 @@ from .ha import LoadedRow, chain_problems, load_row, our_records, stat_rows
 from .proxy import Fault
 from .rows import ROWS, Row
 
+#: Recorder statistics: scripts/test_db runs these on PostgreSQL and MariaDB.
+pytestmark = pytest.mark.recorder_db
+
 #: Faults tested elsewhere: credentials in their own test (reauth), the
 #: chunked 50 MB answer at the client level (its memory bound in
 #: test_security); here the announced 50 MB answer stands for both.

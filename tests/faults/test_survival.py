@@ -33,6 +33,9 @@ from .ha import chain_problems, load_row, stat_rows
 from .proxy import Fault
 from .rows import ROW_BY_NAME, ROWS, Row
 
+#: Recorder statistics: scripts/test_db runs these on PostgreSQL and MariaDB.
+pytestmark = pytest.mark.recorder_db
+
 CEMM = ROW_BY_NAME["cemm"]
 #: The electricity meter each provider's DST check imports.
 DST_METER = {

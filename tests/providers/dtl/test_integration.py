@@ -591,6 +591,7 @@ def _per_hour(pairs: list[tuple[datetime, float]]) -> dict[float, list[float]]:
     return dict(hours)
 
 
+@pytest.mark.recorder_db
 async def test_statistics_after_setup(
     hass: HomeAssistant, dtl_sim: DtlSimulator, loaded_dtl: MockConfigEntry
 ) -> None:
@@ -659,6 +660,7 @@ def _hand_hours(rows: list[dict[str, Any]], meting_type: str) -> list[list[float
     return hours
 
 
+@pytest.mark.recorder_db
 @pytest.mark.parametrize(
     ("day", "hours"), [(date(2025, 3, 30), 23), (date(2025, 10, 26), 25)]
 )

@@ -143,6 +143,7 @@ def _closed_port_url() -> str:
 # ------------------------------------------------------------------ config flow
 
 
+@pytest.mark.recorder_db
 async def test_account_added_through_the_ui(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,

@@ -21,6 +21,9 @@ from ...ha_conftest import auto_recorder, settle_background_imports  # noqa: F40
 from ...simulators.fluvius import DIGITAL_EAN, local_midnight
 from .fixtures import fine_from, hourly, make_entry, make_sim, rows
 
+#: Recorder statistics: scripts/test_db runs these on PostgreSQL and MariaDB.
+pytestmark = pytest.mark.recorder_db
+
 DIGITAL = Meter(Provider.FLUVIUS, DIGITAL_EAN, MeterKind.ELECTRICITY)
 QUANTITIES = ("energy_import", "energy_export")
 

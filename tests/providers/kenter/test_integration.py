@@ -802,6 +802,7 @@ async def test_setup_errors(
 # -------------------------------------------------------------- statistics
 
 
+@pytest.mark.recorder_db
 async def test_history_equals_the_source(
     hass: HomeAssistant, kenter_sim: KenterSimulator, kenter_entry: MockConfigEntry
 ) -> None:
@@ -833,6 +834,7 @@ async def test_history_equals_the_source(
     assert meta["name"] == "Kwekerij Jan Janssen Elektriciteitsmeter Energy import"
 
 
+@pytest.mark.recorder_db
 async def test_energy_dashboard_accepts_the_statistics(
     hass: HomeAssistant, loaded_kenter: MockConfigEntry
 ) -> None:
@@ -904,6 +906,7 @@ async def test_incremental_run_reads_only_the_overlap(
     assert history.last_update_success
 
 
+@pytest.mark.recorder_db
 @pytest.mark.parametrize(
     ("day", "hours"), [(date(2025, 3, 30), 23), (date(2025, 10, 26), 25)]
 )

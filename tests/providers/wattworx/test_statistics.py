@@ -38,6 +38,9 @@ from .fixtures import (  # noqa: F401
     wattworx_url,
 )
 
+#: Recorder statistics: scripts/test_db runs these on PostgreSQL and MariaDB.
+pytestmark = pytest.mark.recorder_db
+
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 HOUR_DELTA = timedelta(hours=1)
 
