@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -134,3 +134,27 @@ def parse_retry_after(
             when = when.replace(tzinfo=UTC)
         return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
     return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+async def gather_limited[T](
+    calls: Iterable[Callable[[], Awaitable[T]]], limit: int
+) -> list[T]:
+    """Run calls with at most ``limit`` at a time; return results in order.
+
+    The first error cancels the calls still running and is raised as is (no
+    ExceptionGroup), so callers keep catching MeetdataError.
+    """
+    semaphore = asyncio.Semaphore(limit)
+
+    async def _one(call: Callable[[], Awaitable[T]]) -> T:
+        async with semaphore:
+            return await call()
+
+    tasks = [asyncio.ensure_future(_one(call)) for call in calls]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise

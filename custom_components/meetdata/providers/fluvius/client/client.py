@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-import time
+import functools
 from typing import Final
 
-from multidict import MultiDict
-
-from ....api.errors import (
-    MeetdataInvalidRequestError,
-    MeetdataPermissionError,
-    MeetdataResponseError,
-)
+from ....api.errors import MeetdataPermissionError
+from ....api.http import gather_limited
 from ....api.models import (
     Interval,
     IntervalSeries,
@@ -25,18 +19,9 @@ from ....api.models import (
     Quantity,
     Reading,
 )
-from .api import FluviusApi, _CacheKey
-from .energy import parse_energy
+from .energy_api import FluviusEnergyApi
 from .errors import FluviusNoMandateError
-from .mandates import (
-    ComplexEnergyType,
-    DataServiceType,
-    EnergyType,
-    Granularity,
-    Mandate,
-    PeriodType,
-    format_utc,
-)
+from .mandates import DataServiceType, EnergyType, Granularity, Mandate, PeriodType
 from .meters import (
     _METERING_MODELS,
     ATTR_ENERGY_TYPE,
@@ -44,17 +29,13 @@ from .meters import (
     ATTR_METERING_TYPE,
     ATTR_PERIOD_FROM,
     _attr_time,
-    _check_ean,
     _mandate_attributes,
-    _merge,
     _model,
     _request_ean,
     _submeter,
 )
-from .parse import EXECUTOR_THRESHOLD, EnergyData
-from .paths import ENERGY_PATH
+from .parse import EnergyData
 from .windows import (
-    _ceil,
     _floor,
     _plan,
     local_midnight_floor,
@@ -62,122 +43,18 @@ from .windows import (
     three_years_back,
 )
 
-INSERT_TIME_LOOKBACK: Final = timedelta(days=185)
 LATEST_LOOKBACK: Final = timedelta(days=4)
+#: Requests of one account in flight at once (a probe or latest poll per EAN):
+#: setup of many mandates takes round trips / 8, not one after another.
+PARALLEL_REQUESTS: Final = 8
 #: A later poll asks only from this long before the oldest newest-interval
 #: end it saw last time (a quarter of the data to parse), not the whole look-back.
 LATEST_MARGIN: Final = timedelta(hours=1)
 PROBE_LOOKBACK: Final = timedelta(days=7)
-_CACHE_SIZE: Final = 6
 
 
-class FluviusClient(FluviusApi):
+class FluviusClient(FluviusEnergyApi):
     """A Fluvius client: the API with meters, latest readings and history on top."""
-
-    # ---------------------------------------------------------------- energy
-
-    async def async_get_energy(
-        self,
-        ean: str,
-        start: datetime,
-        end: datetime,
-        *,
-        granularity: Granularity | None = Granularity.HOURLY_QUARTERHOURLY,
-        period_type: PeriodType = PeriodType.READ_TIME,
-        complex_energy_types: Sequence[ComplexEnergyType] = (),
-    ) -> EnergyData:
-        """Return GET Energy for [start, end), split into ≤ 185-day windows.
-
-        Periods are clipped to what the API serves (3 years back for readTime,
-        185 days back for insertTime). Series of all windows are concatenated
-        per meter (headpoint and submeters).
-        """
-        _check_ean(ean)
-        start, end = self._clip(start, end, period_type)
-        if start >= end:
-            raise MeetdataInvalidRequestError(
-                f"Empty or too old period for EAN {ean}", meter=ean
-            )
-        parts = [
-            await self._energy(
-                ean, lo, hi, granularity, period_type, complex_energy_types
-            )
-            for lo, hi in split_windows(start, end)
-        ]
-        return _merge(parts)
-
-    def _clip(
-        self, start: datetime, end: datetime, period_type: PeriodType
-    ) -> tuple[datetime, datetime]:
-        """Clip a period to the API's reach (nothing older than allowed)."""
-        now = self.utcnow()
-        if period_type is PeriodType.INSERT_TIME:
-            earliest = _ceil(now - INSERT_TIME_LOOKBACK, timedelta(hours=1))
-        else:
-            earliest = three_years_back(now)
-        return max(start.astimezone(UTC), earliest), end.astimezone(UTC)
-
-    async def _energy(
-        self,
-        ean: str,
-        start: datetime,
-        end: datetime,
-        granularity: Granularity | None,
-        period_type: PeriodType,
-        complex_types: Sequence[ComplexEnergyType] = (),
-    ) -> EnergyData:
-        """Fetch and parse one GET Energy window (≤ 185 days), with a short cache."""
-        key: _CacheKey = (
-            ean,
-            format_utc(start),
-            format_utc(end),
-            granularity.value if granularity else "",
-            period_type.value,
-            ",".join(sorted(c.value for c in complex_types)),
-        )
-        now = time.monotonic()
-        cached = self._cache.get(key)
-        if cached is not None and now - cached[0] < self.cache_ttl:
-            self._cache.move_to_end(key)
-            return await asyncio.shield(cached[1])
-        future: asyncio.Future[EnergyData] = asyncio.get_running_loop().create_future()
-        if period_type is PeriodType.READ_TIME and self.cache_ttl > 0:
-            self._cache[key] = (now, future)
-            while len(self._cache) > _CACHE_SIZE:
-                self._cache.popitem(last=False)
-        try:
-            result = await self._fetch_energy(key, complex_types)
-        except BaseException as err:
-            self._cache.pop(key, None)
-            if isinstance(err, Exception):
-                future.set_exception(err)
-                future.exception()  # mark retrieved: waiters re-raise it
-            else:
-                future.cancel()
-            raise
-        future.set_result(result)
-        return result
-
-    async def _fetch_energy(
-        self, key: _CacheKey, complex_types: Sequence[ComplexEnergyType]
-    ) -> EnergyData:
-        """Send GET Energy for a cache key and parse the answer."""
-        ean, start, end, granularity, period_type, _ = key
-        params: MultiDict[str] = MultiDict(
-            [("ean", ean), ("periodType", period_type), ("from", start), ("to", end)]
-        )
-        if granularity:
-            params.add("granularity", granularity)
-        for complex_type in complex_types:
-            params.add("complexEnergyTypes", complex_type.value)
-        body = await self._call("GET", ENERGY_PATH, params=params, ean=ean)
-        try:
-            if len(body) > EXECUTOR_THRESHOLD:
-                loop = asyncio.get_running_loop()
-                return await loop.run_in_executor(None, parse_energy, body)
-            return parse_energy(body)
-        except MeetdataResponseError as err:
-            raise MeetdataResponseError(f"{err} (EAN {ean})", meter=ean) from None
 
     # ------------------------------------------------------------ interface
 
@@ -192,10 +69,14 @@ class FluviusClient(FluviusApi):
         for mandate in mandates:
             if mandate.is_approved and mandate.ean:
                 by_ean.setdefault(mandate.ean, []).append(mandate)
+        eans = sorted(by_ean)
+        probes = await gather_limited(
+            (functools.partial(self._probe, ean, by_ean[ean]) for ean in eans),
+            PARALLEL_REQUESTS,
+        )
         meters: list[Meter] = []
-        for ean in sorted(by_ean):
+        for ean, probe in zip(eans, probes, strict=True):
             attributes = _mandate_attributes(ean, by_ean[ean])
-            probe = await self._probe(ean, by_ean[ean])
             head = probe.headpoint if probe else None
             if head is not None:
                 attributes[ATTR_METERING_TYPE] = head.metering_type
@@ -263,16 +144,14 @@ class FluviusClient(FluviusApi):
         now = self.utcnow()
         start = local_midnight_floor(now - LATEST_LOOKBACK)
         result: LatestReadings = {}
-        for ean, group in groups.items():
-            seen = self._latest_seen.get(ean)
-            found: dict[str, datetime] | None = None
-            if seen is not None and seen[0] - LATEST_MARGIN > start:
-                begin = seen[0] - LATEST_MARGIN
-                found = await self._latest_of(ean, group, begin, now)
-                if found is not None and not seen[1] <= found.keys():
-                    found = None  # a meter's newest data went away: look further
-            if found is None:
-                found = await self._latest_of(ean, group, start, now)
+        newest = await gather_limited(
+            (
+                functools.partial(self._latest_group, ean, group, start, now)
+                for ean, group in groups.items()
+            ),
+            PARALLEL_REQUESTS,
+        )
+        for ean, found in zip(groups, newest, strict=True):
             if not found:
                 self._latest_seen.pop(ean, None)
                 continue
@@ -284,6 +163,21 @@ class FluviusClient(FluviusApi):
                     )
                 }
         return result
+
+    async def _latest_group(
+        self, ean: str, group: list[Meter], start: datetime, now: datetime
+    ) -> dict[str, datetime] | None:
+        """Return the newest interval ends of a request EAN's meters.
+
+        From just before the newest interval seen last time; over the whole
+        window when nothing was seen or a meter's newest data went away.
+        """
+        seen = self._latest_seen.get(ean)
+        if seen is not None and seen[0] - LATEST_MARGIN > start:
+            found = await self._latest_of(ean, group, seen[0] - LATEST_MARGIN, now)
+            if found is not None and seen[1] <= found.keys():
+                return found
+        return await self._latest_of(ean, group, start, now)
 
     async def _latest_of(
         self, ean: str, group: list[Meter], start: datetime, now: datetime
