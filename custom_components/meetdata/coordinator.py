@@ -40,10 +40,35 @@ async def async_call_client[T](
     return result
 
 
-class LatestCoordinator(DataUpdateCoordinator[LatestReadings]):
-    """Poll the latest readings of every included meter."""
+class MeetdataCoordinator[T](DataUpdateCoordinator[T]):
+    """A coordinator of one entry's meters, named after the entry and its job."""
 
     config_entry: MeetdataConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: MeetdataConfigEntry,
+        client: MeterDataClient,
+        meters: list[Meter],
+        *,
+        job: str,
+        update_interval: timedelta,
+    ) -> None:
+        """Run ``job`` for ``meters`` through ``client`` every ``update_interval``."""
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} {entry.title} {job}",
+            update_interval=update_interval,
+        )
+        self.client = client
+        self.meters = meters
+
+
+class LatestCoordinator(MeetdataCoordinator[LatestReadings]):
+    """Poll the latest readings of every included meter."""
 
     def __init__(
         self,
@@ -55,14 +80,8 @@ class LatestCoordinator(DataUpdateCoordinator[LatestReadings]):
     ) -> None:
         """Poll ``meters`` through ``client`` every ``update_interval``."""
         super().__init__(
-            hass,
-            LOGGER,
-            config_entry=entry,
-            name=f"{DOMAIN} {entry.title} latest",
-            update_interval=update_interval,
+            hass, entry, client, meters, job="latest", update_interval=update_interval
         )
-        self.client = client
-        self.meters = meters
 
     async def _async_update_data(self) -> LatestReadings:
         data = await async_call_client(
@@ -75,10 +94,8 @@ class LatestCoordinator(DataUpdateCoordinator[LatestReadings]):
         return data
 
 
-class HistoryCoordinator(DataUpdateCoordinator[dict[str, datetime]]):
+class HistoryCoordinator(MeetdataCoordinator[dict[str, datetime]]):
     """Import history into long-term statistics, resuming where it stopped."""
-
-    config_entry: MeetdataConfigEntry
 
     def __init__(
         self,
@@ -91,13 +108,12 @@ class HistoryCoordinator(DataUpdateCoordinator[dict[str, datetime]]):
         """Import ``meters`` back to ``history_days`` days ago."""
         super().__init__(
             hass,
-            LOGGER,
-            config_entry=entry,
-            name=f"{DOMAIN} {entry.title} history",
+            entry,
+            client,
+            meters,
+            job="history",
             update_interval=HISTORY_UPDATE_INTERVAL,
         )
-        self.client = client
-        self.meters = meters
         self.history_days = history_days
         self.importer = StatisticsImporter(hass, client)
 
