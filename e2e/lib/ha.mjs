@@ -82,10 +82,24 @@ export async function launch() {
   return { context, page, consoleErrors, close };
 }
 
-/** Open a frontend path and wait until the frontend is connected to Home Assistant. */
+/**
+ * Open a frontend path and wait until the frontend is connected to Home Assistant.
+ *
+ * A dialog closed just before (from 2026.x a dialog goes back in the browser's history as
+ * it closes) can abort the navigation or take the page back: then open the path again.
+ */
 export async function open(page, urlPath) {
-  await page.goto(HA_URL + urlPath);
-  await page.waitForFunction(() => document.querySelector("home-assistant")?.hass?.connected === true);
+  const wanted = urlPath.split("?")[0];
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.goto(HA_URL + urlPath);
+      await page.waitForFunction(() => document.querySelector("home-assistant")?.hass?.connected === true);
+      await page.waitForTimeout(300);
+      if (new URL(page.url()).pathname.startsWith(wanted) || attempt === 3) return;
+    } catch (err) {
+      if (attempt === 3 || !/ERR_ABORTED|interrupted by another navigation/.test(err.message)) throw err;
+    }
+  }
 }
 
 /** Send one websocket command through the logged-in frontend's connection. */
@@ -157,10 +171,18 @@ export function literalPart(text) {
     .sort((a, b) => b.length - a.length)[0];
 }
 
-/** Exact-label form field (HA marks required fields with a trailing "*"). */
+/**
+ * Exact-label form field (HA marks required fields with a trailing "*"). Up to 2025.x a
+ * <label> names the input; from 2026.x (ha-input around Web Awesome's wa-input) a slotted
+ * label across shadow roots does, which only the accessible name reflects.
+ */
 export function field(scope, label) {
   const escaped = label.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return scope.getByLabel(new RegExp(`^${escaped}\\*?$`));
+  const name = new RegExp(`^${escaped}\\*?$`);
+  return ["textbox", "spinbutton", "combobox"].reduce(
+    (any, role) => any.or(scope.getByRole(role, { name })),
+    scope.getByLabel(name),
+  );
 }
 
 /** Save a screenshot of the page (or of `locator`) as an artifact, and as a README picture. */

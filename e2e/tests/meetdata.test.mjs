@@ -2,9 +2,12 @@
 //
 // One Home Assistant (started by scripts/e2e with a fresh config directory, the provider
 // simulators and one demo entry per provider) is walked through in order:
-//   onboarding -> advanced mode -> per provider: the demo entry's device pages, deleting
-//   the demo entry, adding the same account through the config flow (a wrong credential
-//   first) -> the Energy dashboard configured with Meetdata statistics, showing bars.
+//   onboarding -> advanced mode (2025.x) -> per provider: the demo entry's device pages,
+//   deleting the demo entry, adding the same account through the config flow (a wrong
+//   credential first) -> the Energy dashboard configured with Meetdata statistics, showing
+//   bars -> (2026.x) grid power from Meetdata beside them, the dashboard showing bars and power.
+// The same steps run on Home Assistant 2026.11 (scripts/e2e) and 2025.4 (scripts/e2e --ha 2025.4):
+// where their frontends differ, a step takes either form.
 // Adding a provider to scripts/develop.py's SIMULATORS adds it here (see providers.mjs).
 
 import assert from "node:assert/strict";
@@ -117,8 +120,10 @@ async function checkDevicePage({ device, entities }, shotName, doc) {
       }, entity.entity_id);
       seen = (await entityRows()).filter((row) => row.name === name).map((row) => row.value);
       if (!expected || ["unavailable", "unknown"].includes(expected.state)) return false;
-      // A timestamp shows relative ("5 seconds ago"); anything else exactly as formatted.
-      return seen.some((value) => (expected.timestamp ? RELATIVE_TIME.test(value) : value === expected.text));
+      // A timestamp shows relative ("5 seconds ago"); anything else exactly as formatted
+      // (but for white space: 2026.x formats "1,482.615\u00a0kWh").
+      const text = expected.text.replace(/\s+/g, " ").trim();
+      return seen.some((value) => (expected.timestamp ? RELATIVE_TIME.test(value) : value === text));
     }, { timeout: 20_000, interval: 500 }).catch((err) => {
       throw new Error(`${err.message}; rows named "${name}" show ${JSON.stringify(seen)}`);
     });
@@ -135,15 +140,33 @@ async function currentStepId(fallback) {
   return id || fallback;
 }
 
+/** English label of a form field, and the name of the (collapsible) section holding it. */
+function labelOf(stepId, key) {
+  const step = EN.config.step[stepId] ?? {};
+  if (step.data?.[key]) return { label: step.data[key] };
+  for (const [name, section] of Object.entries(step.sections ?? {})) {
+    if (section.data?.[key]) return { label: section.data[key], section: section.name ?? name };
+  }
+  return {};
+}
+
 /** Fill one config flow form with `values` ({field: value}) using the translated labels. */
 async function fillForm(provider, values) {
   const page = state.page;
+  const dialog = page.locator("dialog-data-entry-flow");
   const stepId = await currentStepId(provider);
-  const labels = EN.config.step[stepId]?.data ?? {};
   for (const [key, value] of Object.entries(values)) {
-    const label = labels[key];
+    const { label, section } = labelOf(stepId, key);
     assert.ok(label, `no English label for field "${key}" of step "${stepId}"`);
-    const input = field(page.locator("dialog-data-entry-flow"), label);
+    const input = field(dialog, label);
+    if (section && !(await input.first().isVisible())) {
+      // A collapsed section (e.g. "Advanced settings"): open it.
+      await retry(
+        `the section "${section}" opening`,
+        () => dialog.getByRole("button", { name: section }).or(dialog.getByText(section, { exact: true })).first().click(),
+        (timeout) => input.first().waitFor({ timeout }),
+      );
+    }
     if (value && typeof value === "object" && "option" in value) {
       const optionLabel = EN.selector?.[value.selector]?.options?.[value.option];
       assert.ok(optionLabel, `no English label for option "${value.option}" of selector "${value.selector}"`);
@@ -153,7 +176,8 @@ async function fillForm(provider, values) {
       const toggle = page.locator("dialog-data-entry-flow").getByRole("switch", { name: label }).or(
         page.locator("dialog-data-entry-flow").getByRole("checkbox", { name: label }),
       );
-      if ((await toggle.first().isChecked()) !== value) await toggle.first().click();
+      // force: in 2026.x the switch's own drawing lies over its input.
+      await toggle.first().setChecked(value, { force: true });
     } else {
       await input.first().fill(Array.isArray(value) ? value.join("\n") : String(value));
     }
@@ -178,10 +202,14 @@ required("onboarding: the owner is created through the UI", async () => {
   await page.getByRole("button", { name: "Create account" }).click();
   // Home location: the default. Country: the Netherlands (metric units, m³ gas).
   await page.getByRole("button", { name: "Next" }).click();
-  const country = page.getByRole("combobox", { name: /Country/ });
-  await country.waitFor();
-  await country.click();
-  await page.getByRole("option", { name: "Netherlands", exact: true }).click();
+  // Up to 2025.x a combo box; from 2026.x a button opening a picker with a search field
+  // and a virtual list (options named "Netherlands NL").
+  const country = page.getByRole("combobox", { name: /Country/ }).or(page.getByRole("button", { name: /^Country/ }));
+  await country.first().waitFor();
+  await country.first().click();
+  const search = page.getByRole("dialog", { name: /Country/ }).getByPlaceholder("Search");
+  if (await search.isVisible({ timeout: 2_000 }).catch(() => false)) await search.fill("Netherlands");
+  await page.getByRole("option", { name: /^Netherlands( NL)?$/ }).first().click();
   await page.getByRole("button", { name: "Next" }).click();
   // Analytics, discovered integrations: accept the defaults.
   for (let i = 0; i < 4 && page.url().includes("onboarding"); i++) {
@@ -195,10 +223,15 @@ required("onboarding: the owner is created through the UI", async () => {
   await shot(page, "02-onboarded");
 });
 
-required("profile: advanced mode is switched on (for the base URL fields)", async () => {
+required("profile: advanced mode is switched on where the frontend has it (2025.x)", async (t) => {
   const page = state.page;
   await open(page, "/profile/general");
   const row = page.locator("ha-settings-row", { hasText: "Advanced mode" });
+  // The 2026.x frontend has no advanced mode; the base URL fields are in a collapsed section.
+  if (!(await row.first().waitFor({ timeout: 10_000 }).then(() => true, () => false))) {
+    t.diagnostic("this frontend has no advanced mode");
+    return;
+  }
   const toggle = row.getByRole("switch");
   if (!(await toggle.isChecked())) await toggle.click();
   await until("advanced mode to be stored", async () => {
@@ -225,7 +258,12 @@ for (const sim of PROVIDERS) {
     const page = state.page;
     await open(page, "/config/integrations/integration/meetdata");
     // The row is drawn again once its device and entity counts arrive: wait for those.
-    const row = page.locator("ha-md-list-item, ha-list-item").filter({ hasText: sim.title }).filter({ hasText: /entit/ });
+    // 2026.x: one ha-config-entry-row per entry, its devices (with entity counts) below it.
+    const row = page
+      .locator("ha-config-entry-row")
+      .filter({ hasText: sim.title })
+      .filter({ hasText: /entit/ })
+      .or(page.locator("ha-md-list-item, ha-list-item").filter({ hasText: sim.title }).filter({ hasText: /entit/ }));
     await row.first().waitFor();
     const confirm = page.locator("dialog-box").getByRole("button", { name: "Delete" });
     let tries = 0;
@@ -235,7 +273,7 @@ for (const sim of PROVIDERS) {
         "the delete confirmation",
         async () => {
           tries += 1;
-          await row.first().locator("ha-md-button-menu, ha-button-menu").first().locator("ha-icon-button").first().click();
+          await row.first().locator("ha-md-button-menu, ha-button-menu, ha-dropdown").first().locator("ha-icon-button").first().click();
           const item = page.getByRole("menuitem", { name: "Delete" }).filter({ visible: true }).first();
           await item.waitFor({ timeout: 5_000 });
           // A click while the menu still opens lands where the item is not yet.
@@ -257,6 +295,7 @@ for (const sim of PROVIDERS) {
       );
       await confirm.click();
       confirmed = true;
+      await confirm.waitFor({ state: "hidden" });
     } finally {
       // So that the config flow step can still add the account: delete it through the API.
       const left = confirmed ? null : await entryOf(sim).catch(() => null);
@@ -273,12 +312,14 @@ for (const sim of PROVIDERS) {
     await open(page, "/config/integrations/dashboard");
     const known = new Set((await ws(page, { type: "config_entries/get", domain: "meetdata" })).map((e) => e.entry_id));
     const picker = page.locator("dialog-add-integration");
+    // The search field: labelled up to 2025.x, only a placeholder from 2026.x.
+    const search = picker.getByLabel(/Search/i).or(picker.getByPlaceholder(/Search/i)).first();
     await retry(
       "the add-integration dialog",
       () => page.getByRole("button", { name: /Add integration/i }).first().click(),
-      (timeout) => picker.getByLabel(/Search/i).first().waitFor({ timeout }),
+      (timeout) => search.waitFor({ timeout }),
     );
-    await picker.getByLabel(/Search/i).first().fill("Meetdata");
+    await search.fill("Meetdata");
     await picker.getByText("Meetdata", { exact: true }).first().click();
     const dialog = page.locator("dialog-data-entry-flow");
     const menuOption = dialog.getByText(EN.config.step.user.menu_options[provider], { exact: true });
@@ -314,7 +355,9 @@ for (const sim of PROVIDERS) {
         }, { timeout: 30_000, interval: 300 });
       }
     }
-    const created = dialog.getByText("Created configuration for", { exact: false });
+    // The entry is created: "Created configuration for ..." up to 2025.x, "Name and assign"
+    // (the new devices, their names and areas) from 2026.x.
+    const created = dialog.getByText("Created configuration for", { exact: false }).or(dialog.getByText("Name and assign", { exact: true }));
     const aborted = Object.values(EN.config.abort ?? {}).map((text) => dialog.getByText(literalPart(text)));
     await [created, ...aborted].reduce((any, one) => any.or(one)).first().waitFor({ timeout: 60_000 });
     if (!(await created.count())) {
@@ -322,7 +365,7 @@ for (const sim of PROVIDERS) {
       throw new Error(`the ${provider} flow ended without an entry: ${text.replace(/\s+/g, " ").trim().slice(0, 200)}`);
     }
     await shot(page, `${provider}-flow-created`);
-    await dialog.getByRole("button", { name: "Finish" }).click();
+    await dialog.getByRole("button", { name: /^(Finish|Skip and finish)$/ }).click();
     const entry = await until(`the ${provider} entry from the flow to load`, async () => {
       const entries = await ws(page, { type: "config_entries/get", domain: "meetdata" });
       const created = entries.find((e) => !known.has(e.entry_id));
@@ -334,27 +377,67 @@ for (const sim of PROVIDERS) {
   });
 }
 
-check("energy: the Energy dashboard, configured with Meetdata statistics through the UI, shows bars", async () => {
-  const page = state.page;
-  const stats = await until("Meetdata energy statistics", async () => {
-    const ids = await ws(page, { type: "recorder/list_statistic_ids", statistic_type: "sum" });
+const escapeRe = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** Meetdata's statistics with a running sum (energy, gas): the ones the Energy dashboard takes. */
+async function meetdataSumStatistics() {
+  return until("Meetdata energy statistics", async () => {
+    const ids = await ws(state.page, { type: "recorder/list_statistic_ids", statistic_type: "sum" });
     const ours = ids.filter((s) => s.source === "meetdata");
     return ours.some((s) => s.statistic_id.endsWith("_energy_import")) ? ours : false;
   }, { timeout: 120_000, interval: 2_000 });
-  // One consumption (and return) statistic per provider, one solar and one gas statistic.
-  const perProvider = (suffix) =>
-    PROVIDERS.map((p) => stats.find((s) => s.statistic_id.startsWith(`meetdata:${p.provider}_`) && s.statistic_id.endsWith(suffix))).filter(Boolean);
-  const wanted = [
-    ...perProvider("_energy_import").map((s) => ["Add consumption", "Consumed energy", s]),
-    ...perProvider("_energy_export").map((s) => ["Add return", "Energy returned to the grid", s]),
-    ...stats.filter((s) => s.statistic_id.endsWith("_production")).slice(0, 1).map((s) => ["Add solar production", "Solar production energy", s]),
-    ...stats.filter((s) => s.statistic_id.endsWith("_gas_volume")).slice(0, 1).map((s) => ["Add gas source", "Gas usage", s]),
-  ];
+}
 
-  await open(page, "/config/energy");
+/** The grid sources of the energy preferences, as {from: [ids], to: [ids], rate: [ids]} per source. */
+function gridSources(prefs) {
+  return prefs.energy_sources
+    .filter((s) => s.type === "grid")
+    .map((s) => ({
+      // 2026.x: one import/export pair (and power) per grid connection; up to 2025.x: lists.
+      from: [s.stat_energy_from, ...(s.flow_from ?? []).map((f) => f.stat_energy_from)].filter(Boolean),
+      to: [s.stat_energy_to, ...(s.flow_to ?? []).map((f) => f.stat_energy_to)].filter(Boolean),
+      rate: [s.stat_rate, s.power_config?.stat_rate, ...(s.power ?? []).map((p) => p.stat_rate)].filter(Boolean),
+    }));
+}
+
+/**
+ * 2026.x statistic picker: the button labelled `label` in `scope` opens a dialog with a
+ * search field and a virtual list; pick the option named `optionName` (exactly). Search
+ * for the statistic or entity id: its fuzzy search misses long names of external statistics.
+ */
+async function pickStatistic(scope, label, search, optionName) {
+  const page = state.page;
+  const picker = page.getByRole("dialog", { name: label, exact: true });
+  const searchField = picker.getByPlaceholder("Search");
+  await retry(
+    `the "${label}" picker`,
+    () => scope.getByRole("button", { name: new RegExp(`^${escapeRe(label)}\\b`) }).first().click(),
+    (timeout) => searchField.waitFor({ timeout }),
+  );
+  await searchField.fill(search);
+  await picker.getByRole("option", { name: optionName, exact: true }).first().click();
+  await scope.getByRole("button", { name: new RegExp(`^${escapeRe(label)} ${escapeRe(optionName)}`) }).first().waitFor();
+}
+
+/** How the 2026.x pickers name an external statistic: "<name> <integration>". */
+const externalOption = (stat) => `${stat.name} Meetdata`;
+
+/** Open a 2026.x energy settings dialog with `button`, fill it with `fill(dialog)`, save it. */
+async function energyDialog(button, tag, fill) {
+  const page = state.page;
+  const dialog = page.locator(tag);
+  const save = dialog.getByRole("button", { name: "Save" });
+  // The previous dialog may still be closing; a click then opens nothing: try again.
+  await retry(`"${button}" opening its dialog`, () => page.getByRole("button", { name: button, exact: true }).first().click(), (timeout) => save.waitFor({ timeout }));
+  await fill(dialog);
+  await save.click();
+  await save.waitFor({ state: "hidden" });
+}
+
+/** Up to 2025.x: one dialog per statistic, a combo box named `picker`, options showing the id. */
+async function configureEnergy2025(page, wanted) {
   for (const [button, picker, stat] of wanted) {
     const combo = page.getByRole("combobox", { name: picker });
-    // The previous dialog may still be closing; a click then opens nothing: try again.
     await retry(
       `"${button}" opening its dialog`,
       () => page.getByRole("button", { name: new RegExp(button, "i") }).first().click(),
@@ -367,17 +450,82 @@ check("energy: the Energy dashboard, configured with Meetdata statistics through
     await combo.waitFor({ state: "detached" });
     await page.getByText(stat.name, { exact: true }).first().waitFor();
   }
+}
+
+check("energy: the Energy dashboard, configured with Meetdata statistics through the UI, shows bars", async () => {
+  const page = state.page;
+  const stats = await meetdataSumStatistics();
+  // One consumption (and return) statistic per provider, one solar and one gas statistic.
+  const perProvider = (suffix) =>
+    PROVIDERS.map((p) => stats.find((s) => s.statistic_id.startsWith(`meetdata:${p.provider}_`) && s.statistic_id.endsWith(suffix))).filter(Boolean);
+  const imports = perProvider("_energy_import");
+  const exportOf = (stat) => stats.find((s) => s.statistic_id === stat.statistic_id.replace(/_energy_import$/, "_energy_export"));
+  const solar = stats.filter((s) => s.statistic_id.endsWith("_production")).slice(0, 1);
+  const gas = stats.filter((s) => s.statistic_id.endsWith("_gas_volume")).slice(0, 1);
+
+  await open(page, "/config/energy");
+  const gridConnections = page.getByRole("button", { name: "Add grid connection", exact: true });
+  const consumption = page.getByRole("button", { name: /Add consumption/i });
+  await gridConnections.or(consumption).first().waitFor();
+  if (await gridConnections.count()) {
+    // 2026.x: a grid connection per import/export pair; gas on its own tab.
+    for (const from of imports) {
+      const to = exportOf(from);
+      await energyDialog("Add grid connection", "dialog-energy-grid-settings", async (dialog) => {
+        await pickStatistic(dialog, "Energy imported from grid", from.statistic_id, externalOption(from));
+        if (to) await pickStatistic(dialog, "Energy exported to grid", to.statistic_id, externalOption(to));
+      });
+      await page.locator("ha-energy-grid-settings .row").filter({ hasText: from.name }).first().waitFor();
+    }
+    for (const stat of solar) {
+      await energyDialog("Add solar production", "dialog-energy-solar-settings", (dialog) =>
+        pickStatistic(dialog, "Solar production energy", stat.statistic_id, externalOption(stat)),
+      );
+    }
+    if (gas.length) await open(page, "/config/energy/gas");
+    for (const stat of gas) {
+      await energyDialog("Add gas source", "dialog-energy-gas-settings", (dialog) =>
+        pickStatistic(dialog, "Gas consumption", stat.statistic_id, externalOption(stat)),
+      );
+    }
+  } else {
+    await configureEnergy2025(page, [
+      ...imports.map((s) => ["Add consumption", "Consumed energy", s]),
+      ...imports.map(exportOf).filter(Boolean).map((s) => ["Add return", "Energy returned to the grid", s]),
+      ...solar.map((s) => ["Add solar production", "Solar production energy", s]),
+      ...gas.map((s) => ["Add gas source", "Gas usage", s]),
+    ]);
+  }
   const prefs = await ws(page, { type: "energy/get_prefs" });
-  const grid = prefs.energy_sources.find((s) => s.type === "grid");
-  assert.ok(grid?.flow_from.some((f) => f.stat_energy_from.startsWith("meetdata:")), JSON.stringify(prefs));
+  const grids = gridSources(prefs);
+  for (const stat of imports) {
+    assert.ok(grids.some((g) => g.from.includes(stat.statistic_id)), `${stat.statistic_id} is no grid import: ${JSON.stringify(prefs)}`);
+  }
+  await open(page, "/config/energy");
+  await page.getByText(imports[0].name, { exact: true }).first().waitFor();
   await shot(page, "energy-settings");
 
   // Yesterday: a complete day of hourly statistics (today may have none yet after midnight).
   await open(page, "/energy");
+  const bars = await yesterdaysBars();
+  // Series ids: the statistic id, from 2026.x with a suffix ("...-from_grid").
+  assert.ok(bars.some((s) => /_energy_import(-from_grid)?$/.test(s.id)), JSON.stringify(bars));
+  // 2026.x names the table's rows after the grid ("Grid total"); up to 2025.x after the statistic.
+  await page.locator("hui-energy-sources-table-card").getByText(imports[0].name).or(page.locator("hui-energy-sources-table-card").getByText(/Grid total/)).first().waitFor();
+  await page.waitForTimeout(1_000); // let the chart's entry animation finish
+  await shot(page, "energy-dashboard", { doc: "energy_dashboard" });
+});
+
+/** Go to yesterday on the open Energy dashboard and return Meetdata's bar series with values. */
+async function yesterdaysBars() {
+  const page = state.page;
   const chart = page.locator("hui-energy-usage-graph-card ha-chart-base").first();
   await chart.waitFor();
+  const day = page.locator("hui-energy-date-selection-card, hui-energy-period-selector").first();
+  const before = await day.innerText().catch(() => "");
   await page.getByRole("button", { name: /previous/i }).first().click();
-  const bars = await until("bars in the energy usage chart", async () => {
+  await until("the dashboard to show yesterday", async () => (await day.innerText().catch(() => "")) !== before, { timeout: 10_000, interval: 250 }).catch(() => {});
+  return until("bars in the energy usage chart", async () => {
     const series = await chart.evaluate((el) =>
       (el.data ?? []).map((s) => ({
         id: s.id,
@@ -389,9 +537,91 @@ check("energy: the Energy dashboard, configured with Meetdata statistics through
     const ours = series.filter((s) => s.type === "bar" && String(s.id).startsWith("meetdata:") && s.positive > 0);
     return ours.length ? ours : false;
   }, { timeout: 30_000, interval: 1_000 });
-  assert.ok(bars.some((s) => s.id.endsWith("_energy_import")), JSON.stringify(bars));
-  const importName = perProvider("_energy_import")[0].name;
-  await page.locator("hui-energy-sources-table-card").getByText(importName).first().waitFor();
-  await page.waitForTimeout(1_000); // let the chart's entry animation finish
-  await shot(page, "energy-dashboard", { doc: "energy_dashboard" });
+}
+
+check("energy: grid power from Meetdata beside its energy statistics (2026.x), the dashboard shows bars and power", async (t) => {
+  const page = state.page;
+  await open(page, "/config/energy/electricity");
+  // 2026.x: grid connections (import, export and power together); 2025.x: no grid power.
+  const gridConnections = page.getByRole("button", { name: "Add grid connection", exact: true });
+  await gridConnections.or(page.getByRole("button", { name: /Add consumption/i })).first().waitFor();
+  if (!(await gridConnections.count())) {
+    t.skip("this Home Assistant's Energy settings take no grid power");
+    return;
+  }
+  // Where a grid connection imports a Meetdata meter, its power goes with it:
+  //  - CEMM's P1 meter: its live net power sensor (positive = from the grid), and
+  //  - a meter with imported power history (DTL's transfer point): that statistic, which
+  //    fills a whole day of the power graph.
+  const prefs = await ws(page, { type: "energy/get_prefs" });
+  const means = await ws(page, { type: "recorder/list_statistic_ids", statistic_type: "mean" });
+  const entities = await ws(page, { type: "config/entity_registry/list" });
+  const devices = await ws(page, { type: "config/device_registry/list" });
+  const states = await page.evaluate(() => document.querySelector("home-assistant").hass.states);
+  const sums = await meetdataSumStatistics();
+  const cemm = (await ws(page, { type: "config_entries/get", domain: "meetdata" })).find((e) => e.title === PROVIDERS.find((p) => p.provider === "cemm")?.title);
+  const wanted = [];
+  for (const source of gridSources(prefs)) {
+    const from = source.from.find((id) => id.startsWith("meetdata:"));
+    if (!from || source.rate.length) continue;
+    const importStat = sums.find((s) => s.statistic_id === from);
+    const history = means.find((m) => m.source === "meetdata" && m.statistic_id === from.replace(/_energy_import$/, "_power"));
+    if (history) {
+      wanted.push({ importStat, id: history.statistic_id, option: externalOption(history), search: history.statistic_id });
+      continue;
+    }
+    if (cemm && from.startsWith("meetdata:cemm_")) {
+      const meter = from.replace(/^meetdata:cemm_[0-9a-f]+_/, "").replace(/_energy_import$/, ""); // "p1"
+      const sensor = entities.find((e) => {
+        const device = devices.find((d) => d.id === e.device_id);
+        return (
+          e.config_entry_id === cemm.entry_id &&
+          states[e.entity_id]?.attributes.device_class === "power" &&
+          device && (device.name_by_user || device.name).toLowerCase().endsWith(` ${meter}`)
+        );
+      });
+      if (sensor) {
+        const device = devices.find((d) => d.id === sensor.device_id);
+        const name = sensor.name || sensor.original_name;
+        wanted.push({ importStat, id: sensor.entity_id, option: `${name} ${device.name_by_user || device.name}`, search: sensor.entity_id });
+      }
+    }
+  }
+  assert.ok(wanted.some((w) => w.id.startsWith("sensor.")), `no CEMM power sensor for a grid connection: ${JSON.stringify(gridSources(prefs))}`);
+  for (const power of wanted) {
+    const row = page.locator("ha-energy-grid-settings .row").filter({ hasText: power.importStat.name }).first();
+    const dialog = page.locator("dialog-energy-grid-settings");
+    const save = dialog.getByRole("button", { name: "Save" });
+    await retry(`the grid connection of ${power.importStat.name} opening`, () => row.getByRole("button", { name: "Edit grid connection" }).click(), (timeout) => save.waitFor({ timeout }));
+    // "Standard": one sensor, positive when taking from the grid (Meetdata's "power").
+    await dialog.getByRole("radio", { name: "Standard", exact: true }).check({ force: true });
+    await pickStatistic(dialog, "Power measurement", power.search, power.option);
+    await save.click();
+    await save.waitFor({ state: "hidden" });
+  }
+  const rates = gridSources(await ws(page, { type: "energy/get_prefs" })).flatMap((g) => g.rate);
+  for (const power of wanted) assert.ok(rates.includes(power.id), `${power.id} is no grid power: ${rates}`);
+  await shot(page, "energy-settings-power");
+
+  // "Now": the live power.
+  await open(page, "/energy/now");
+  await page.locator("hui-power-sources-graph-card ha-chart-base").first().waitFor();
+  await page.waitForTimeout(1_000);
+  await shot(page, "energy-now");
+
+  // The overview of yesterday: the energy bars and, from the imported history, the power.
+  await open(page, "/energy");
+  await yesterdaysBars();
+  const powerChart = page.locator("hui-power-sources-graph-card ha-chart-base").first();
+  await powerChart.waitFor();
+  const curves = await until("a power curve in the power sources graph", async () => {
+    const series = await powerChart.evaluate((el) =>
+      (el.data ?? []).map((s) => ({ id: s.id, name: s.name, points: (s.data ?? []).filter((p) => Number((p?.value ?? p)?.[1] ?? 0) !== 0).length })),
+    );
+    const drawn = series.filter((s) => s.points > 0);
+    return drawn.length ? drawn : false;
+  }, { timeout: 30_000, interval: 1_000 });
+  t.diagnostic(`power series: ${JSON.stringify(curves)}`);
+  await page.waitForTimeout(1_000); // let the charts' entry animation finish
+  await shot(page, "energy-dashboard-power", { doc: "energy_dashboard_power" });
 });
