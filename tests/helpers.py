@@ -6,8 +6,10 @@ The device, form and log helpers read the same on every Home Assistant leg.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
+from enum import Enum
 import logging
+import re
 from typing import Any, Literal
 
 from homeassistant.components.recorder.statistics import statistics_during_period
@@ -20,6 +22,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 
 from custom_components.meetdata.const import DOMAIN
+from custom_components.meetdata.units import REACTIVE_ENERGY, REACTIVE_POWER
 
 type StatType = Literal["last_reset", "max", "mean", "min", "state", "sum"]
 
@@ -128,3 +131,113 @@ def form_fields(schema: Any) -> list[str]:
         else:
             fields.append(str(key))
     return fields
+
+
+#: State attributes whose values a snapshot keeps; others keep only their kind.
+STABLE_ATTRIBUTES = frozenset(
+    {"device_class", "friendly_name", "icon", "state_class", "unit_of_measurement"}
+)
+_ISO = re.compile(
+    r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)?)?$"
+)
+
+
+def _kind(value: Any) -> str:
+    """Return what a value that depends on "now" is, not the value."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return "datetime" if _ISO.match(value) else "text"
+        return "number"
+    return type(value).__name__
+
+
+_SIMULATOR = re.compile(r"http://127\.0\.0\.1:\d+")
+
+
+def stable(value: Any) -> Any:
+    """Return ``value`` as plain data without what differs between runs.
+
+    Dates and times become ``<datetime>``, the simulators' URLs (their port
+    differs per run) ``http://simulator``; enums their value; sets and tuples
+    sorted/plain lists.
+    """
+    if isinstance(value, dict):
+        return {str(k): stable(v) for k, v in sorted(value.items(), key=str)}
+    if isinstance(value, list | tuple):
+        return [stable(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted(stable(v) for v in value)
+    if isinstance(value, datetime | date):
+        return "<datetime>"
+    if isinstance(value, Enum):
+        return stable(value.value)
+    if isinstance(value, str):
+        value = _SIMULATOR.sub("http://simulator", value)
+        return "<datetime>" if _ISO.match(value) else value
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return str(value)
+
+
+#: Units whose device class depends on the Home Assistant leg.
+_LEG_DEPENDENT = {
+    support.unit: support for support in (REACTIVE_POWER, REACTIVE_ENERGY)
+}
+
+
+def entity_snapshot(hass: HomeAssistant, entry_id: str) -> list[dict[str, Any]]:
+    """Return the entities of a config entry as a snapshot compares them.
+
+    A chosen set of registry fields (the same on every Home Assistant leg),
+    the device's name, and the state: values that depend on "now" (the state,
+    most attributes) only as their kind.
+    """
+    entities = er.async_entries_for_config_entry(er.async_get(hass), entry_id)
+    devices = dr.async_get(hass)
+    result = []
+    for entity in sorted(entities, key=lambda e: e.entity_id):
+        device = devices.async_get(entity.device_id) if entity.device_id else None
+        state = hass.states.get(entity.entity_id)
+        attributes = {str(k): v for k, v in (state.attributes if state else {}).items()}
+        device_class = stable(entity.original_device_class)
+        support = _LEG_DEPENDENT.get(entity.unit_of_measurement or "")
+        if support is not None:
+            # The reactive device classes exist on newer legs only (units.py):
+            # check the one of this leg, snapshot a placeholder.
+            expected = stable(support.device_class)
+            assert device_class == expected, entity.entity_id
+            device_class = f"<{support.unit}: device class of this leg>"
+            if state is not None:
+                assert attributes.get("device_class") == expected, entity.entity_id
+                attributes["device_class"] = device_class
+        result.append(
+            {
+                "entity_id": entity.entity_id,
+                "unique_id": entity.unique_id,
+                "platform": entity.platform,
+                "translation_key": entity.translation_key,
+                "original_device_class": device_class,
+                "device_class": stable(entity.device_class),
+                "unit_of_measurement": stable(entity.unit_of_measurement),
+                "capabilities": stable(entity.capabilities),
+                "entity_category": stable(entity.entity_category),
+                "disabled_by": stable(entity.disabled_by),
+                "has_entity_name": entity.has_entity_name,
+                "original_name": entity.original_name,
+                "device": device.name if device else None,
+                "state": _kind(state.state) if state else None,
+                "attributes": {
+                    key: stable(value) if key in STABLE_ATTRIBUTES else _kind(value)
+                    for key, value in sorted(attributes.items())
+                },
+            }
+        )
+    return result

@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import socket
 
-from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.meetdata.const import (
-    CONF_BASE_URL,
-    CONF_HISTORY_DAYS,
-    CONF_METERS,
-    CONF_PROVIDER,
-    CONF_UPDATE_INTERVAL,
-    DOMAIN,
-)
+from custom_components.meetdata.const import CONF_BASE_URL, CONF_PROVIDER, DOMAIN
 
 from ..helpers import form_fields
 from ..simulators.cemm import DEMO_API_KEY, CemmSimulator
@@ -143,29 +135,6 @@ async def test_user_already_configured(
     assert result["reason"] == "already_configured"
 
 
-async def test_reauth(
-    hass: HomeAssistant, cemm_sim: CemmSimulator, cemm_entry: MockConfigEntry
-) -> None:
-    """A new key is verified and stored; a key of another account is refused."""
-    cemm_sim.api_key = "renewed-key"
-    result = await cemm_entry.start_reauth_flow(hass)
-    assert result["step_id"] == "reauth_confirm"
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_API_KEY: "old-key"}
-    )
-    assert result["errors"] == {"base": "invalid_auth"}
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_API_KEY: ""}
-    )
-    assert result["errors"] == {CONF_API_KEY: "empty"}
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_API_KEY: "renewed-key"}
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "reauth_successful"
-    assert cemm_entry.data[CONF_API_KEY] == "renewed-key"
-
-
 async def test_reauth_wrong_account(
     hass: HomeAssistant, cemm_sim: CemmSimulator, cemm_entry: MockConfigEntry
 ) -> None:
@@ -178,37 +147,6 @@ async def test_reauth_wrong_account(
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "wrong_account"
-
-
-async def test_reconfigure(
-    hass: HomeAssistant,
-    cemm_sim: CemmSimulator,
-    cemm_entry: MockConfigEntry,
-    cemm_url: str,
-) -> None:
-    """Reconfigure verifies the new settings and keeps the account."""
-    result = await cemm_entry.start_reconfigure_flow(hass)
-    assert result["step_id"] == "reconfigure"
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_API_KEY: "nope", "advanced": {CONF_BASE_URL: cemm_url}}
-    )
-    assert result["errors"] == {"base": "invalid_auth"}
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_API_KEY: "", "advanced": {CONF_BASE_URL: cemm_url}}
-    )
-    assert result["errors"] == {CONF_API_KEY: "empty"}
-    cemm_sim.api_key = "second-key"
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
-        {CONF_API_KEY: "second-key", "advanced": {CONF_BASE_URL: cemm_url}},
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "reconfigure_successful"
-    assert cemm_entry.data == {
-        CONF_PROVIDER: "cemm",
-        CONF_API_KEY: "second-key",
-        CONF_BASE_URL: cemm_url,
-    }
 
 
 async def test_reconfigure_wrong_account(
@@ -225,50 +163,3 @@ async def test_reconfigure_wrong_account(
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "wrong_account"
-
-
-async def test_options(hass: HomeAssistant, loaded_cemm: MockConfigEntry) -> None:
-    """Options show the defaults and reload the entry with the new choice."""
-    result = await hass.config_entries.options.async_init(loaded_cemm.entry_id)
-    assert result["type"] is FlowResultType.FORM
-    schema = result["data_schema"]
-    assert schema is not None
-    defaults = {str(key): key.description["suggested_value"] for key in schema.schema}
-    assert defaults[CONF_UPDATE_INTERVAL] == 1
-    assert defaults[CONF_HISTORY_DAYS] == 2
-    assert sorted(defaults[CONF_METERS]) == [
-        "ffffffffffff",
-        "ffffffffffff_p1",
-        "ffffffffffff_p1_gas",
-        "ffffffffffff_s01",
-    ]
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"],
-        {
-            CONF_UPDATE_INTERVAL: 5,
-            CONF_HISTORY_DAYS: 1,
-            CONF_METERS: ["ffffffffffff_p1"],
-        },
-    )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    await hass.async_block_till_done()
-    assert loaded_cemm.state is ConfigEntryState.LOADED
-    assert loaded_cemm.runtime_data.latest.update_interval.total_seconds() == 300
-    assert [m.key for m in loaded_cemm.runtime_data.latest.meters] == [
-        "ffffffffffff_p1"
-    ]
-    assert hass.states.get("sensor.cemm_ff_ff_ff_ff_ff_ff_p1_power") is not None
-    devices = dr.async_entries_for_config_entry(
-        dr.async_get(hass), loaded_cemm.entry_id
-    )
-    assert sorted(device.name for device in devices) == ["CEMM FF-FF-FF-FF-FF-FF p1"]
-    assert hass.states.get("sensor.cemm_ff_ff_ff_ff_ff_ff_p1_gas_gas") is None
-
-
-async def test_options_need_a_loaded_entry(
-    hass: HomeAssistant, cemm_entry: MockConfigEntry
-) -> None:
-    """Options of an entry that is not loaded cannot list its meters."""
-    result = await hass.config_entries.options.async_init(cemm_entry.entry_id)
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "not_loaded"

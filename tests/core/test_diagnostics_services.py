@@ -3,40 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
-import json
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from pytest_homeassistant_custom_component.components.diagnostics import (
-    get_diagnostics_for_config_entry,
-)
-from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.meetdata.const import DOMAIN
-
-from ..simulators.cemm import DEMO_API_KEY
-
-
-async def test_diagnostics_redact_the_key(
-    hass: HomeAssistant,
-    hass_client: ClientSessionGenerator,
-    loaded_cemm: MockConfigEntry,
-) -> None:
-    """The API key never reaches diagnostics; meters and readings do."""
-    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, loaded_cemm)
-    dumped = json.dumps(diagnostics)
-    assert DEMO_API_KEY not in dumped
-    assert diagnostics["entry"]["data"]["api_key"] == "**REDACTED**"
-    assert {meter["key"] for meter in diagnostics["meters"]} >= {
-        "ffffffffffff",
-        "ffffffffffff_p1",
-    }
-    assert "power" in diagnostics["latest"]["ffffffffffff_p1"]
-    assert diagnostics["latest_update_success"] is True
-    assert any(key.endswith("_energy_import") for key in diagnostics["history"])
 
 
 @pytest.mark.recorder_db

@@ -40,24 +40,6 @@ def reloads(hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch) -> Counter[str
     return counted
 
 
-async def test_reauth_reloads_once(
-    hass: HomeAssistant,
-    cemm_sim: CemmSimulator,
-    loaded_cemm: MockConfigEntry,
-    reloads: Counter[str],
-) -> None:
-    """A renewed key is stored and the entry reloads once."""
-    cemm_sim.api_key = "renewed-key"
-    result = await loaded_cemm.start_reauth_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_API_KEY: "renewed-key"}
-    )
-    assert result["reason"] == "reauth_successful"
-    await hass.async_block_till_done(wait_background_tasks=True)
-    assert reloads[loaded_cemm.entry_id] == 1
-    assert loaded_cemm.state is ConfigEntryState.LOADED
-
-
 async def test_reconfigure_reloads_once_and_keeps_the_url(
     hass: HomeAssistant,
     cemm_sim: CemmSimulator,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
-import json
 import socket
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,18 +23,12 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from pytest_homeassistant_custom_component.components.diagnostics import (
-    get_diagnostics_for_config_entry,
-)
-from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.meetdata.api.models import Meter, Provider, Quantity
 from custom_components.meetdata.const import (
     CONF_BASE_URL,
     CONF_HISTORY_DAYS,
-    CONF_METERS,
     CONF_PROVIDER,
-    CONF_UPDATE_INTERVAL,
     DOMAIN,
 )
 from custom_components.meetdata.providers import PROVIDERS
@@ -387,30 +380,6 @@ async def test_already_configured(
     assert result["reason"] == "already_configured"
 
 
-async def test_reauth(
-    hass: HomeAssistant, dtl_sim: DtlSimulator, dtl_entry: MockConfigEntry
-) -> None:
-    """A new password is verified and stored."""
-    dtl_sim.password = "nieuw-wachtwoord"
-    result = await dtl_entry.start_reauth_flow(hass)
-    assert result["step_id"] == "reauth_confirm"
-    assert [str(key) for key in result["data_schema"].schema] == [CONF_PASSWORD]
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_PASSWORD: DEMO_PASSWORD}
-    )
-    assert result["errors"] == {"base": "invalid_auth"}
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_PASSWORD: ""}
-    )
-    assert result["errors"] == {CONF_PASSWORD: "empty"}
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_PASSWORD: "nieuw-wachtwoord"}
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "reauth_successful"
-    assert dtl_entry.data[CONF_PASSWORD] == "nieuw-wachtwoord"
-
-
 async def test_reconfigure_moves_url_without_advanced_mode(
     hass: HomeAssistant,
     serve: Serve,
@@ -558,27 +527,6 @@ async def test_setup_errors(
     assert dtl_entry.state is state
 
 
-async def test_options_daily_pull(
-    hass: HomeAssistant, loaded_dtl: MockConfigEntry
-) -> None:
-    """The default is 5 minutes; the daily pull of the spec can be chosen."""
-    result = await hass.config_entries.options.async_init(loaded_dtl.entry_id)
-    defaults = {
-        str(key): key.description["suggested_value"]
-        for key in result["data_schema"].schema
-    }
-    assert defaults[CONF_UPDATE_INTERVAL] == 5
-    assert sorted(defaults[CONF_METERS]) == sorted(METERS)
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"],
-        {CONF_UPDATE_INTERVAL: 1440, CONF_HISTORY_DAYS: 1, CONF_METERS: list(METERS)},
-    )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    await hass.async_block_till_done(wait_background_tasks=True)
-    assert loaded_dtl.state is ConfigEntryState.LOADED
-    assert loaded_dtl.runtime_data.latest.update_interval == timedelta(days=1)
-
-
 # --- statistics ----------------------------------------------------------------------
 
 
@@ -720,19 +668,3 @@ async def test_dst_day_equals_hand_computation(
 
 
 # --- diagnostics -----------------------------------------------------------------------
-
-
-async def test_diagnostics_redact_login(
-    hass: HomeAssistant,
-    hass_client: ClientSessionGenerator,
-    loaded_dtl: MockConfigEntry,
-) -> None:
-    """Neither the password nor the username reaches diagnostics."""
-    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, loaded_dtl)
-    dumped = json.dumps(diagnostics)
-    assert DEMO_PASSWORD not in dumped
-    assert diagnostics["entry"]["data"][CONF_PASSWORD] == "**REDACTED**"
-    assert diagnostics["entry"]["data"][CONF_USERNAME] == "**REDACTED**"
-    assert {meter["key"] for meter in diagnostics["meters"]} == set(METERS)
-    assert "power" in diagnostics["latest"][TRANSFER_METER_EAN]
-    assert any(key.endswith("_energy_import") for key in diagnostics["history"])

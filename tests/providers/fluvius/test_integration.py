@@ -28,13 +28,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.meetdata.api.models import Meter, Provider, Quantity
-from custom_components.meetdata.const import (
-    CONF_BASE_URL,
-    CONF_HISTORY_DAYS,
-    CONF_METERS,
-    CONF_PROVIDER,
-    DOMAIN,
-)
+from custom_components.meetdata.const import CONF_BASE_URL, CONF_PROVIDER, DOMAIN
 from custom_components.meetdata.providers.fluvius.client import month_bounds
 from custom_components.meetdata.providers.fluvius.client.parse import BRUSSELS
 from custom_components.meetdata.providers.fluvius.client.windows import (
@@ -863,17 +857,3 @@ async def test_create_mock_mandate_api_errors(
     await hass.async_block_till_done()
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
-
-
-async def test_options_list_every_meter(
-    hass: HomeAssistant, loaded: MockConfigEntry
-) -> None:
-    """The options offer every EAN and submeter, three years of history by default."""
-    result = await hass.config_entries.options.async_init(loaded.entry_id)
-    schema = result["data_schema"]
-    assert schema is not None
-    defaults = {str(key): key.description["suggested_value"] for key in schema.schema}
-    assert defaults[CONF_HISTORY_DAYS] == 3
-    assert sorted(defaults[CONF_METERS]) == sorted(
-        [DIGITAL_EAN, AMR_INJECTION_EAN, PROD_EAN, AUX_EAN, GAS_EAN]
-    )

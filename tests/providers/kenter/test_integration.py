@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, date, datetime, timedelta
-import json
 import logging
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,13 +35,9 @@ from homeassistant.helpers import (
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from pytest_homeassistant_custom_component.components.diagnostics import (
-    get_diagnostics_for_config_entry,
-)
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
-from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.meetdata.api.models import Interval, Meter, MeterKind, Quantity
 from custom_components.meetdata.const import (
@@ -938,22 +933,3 @@ async def test_dst_days(
 
 
 # ------------------------------------------------------------- diagnostics
-
-
-async def test_diagnostics_redact_passcodes(
-    hass: HomeAssistant,
-    hass_client: ClientSessionGenerator,
-    loaded_kenter: MockConfigEntry,
-) -> None:
-    """No passcode reaches diagnostics, also not inside the connection list."""
-    diagnostics = await get_diagnostics_for_config_entry(
-        hass, hass_client, loaded_kenter
-    )
-    dumped = json.dumps(diagnostics)
-    assert all(code not in dumped for code in PASSCODE.values())
-    assert diagnostics["entry"]["data"][CONF_CONNECTIONS] == [
-        {CONF_EAN: EAN_E, CONF_PASSCODE: "**REDACTED**"},
-        {CONF_EAN: EAN_G, CONF_PASSCODE: "**REDACTED**"},
-    ]
-    assert {meter["key"] for meter in diagnostics["meters"]} == {KEY_E, KEY_G}
-    assert "energy_import_interval" in diagnostics["latest"][KEY_E]

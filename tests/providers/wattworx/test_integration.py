@@ -241,72 +241,31 @@ async def test_user_already_configured(
     assert result["reason"] == "already_configured"
 
 
-async def test_reauth(
-    hass: HomeAssistant,
-    wattworx_sim: WattworxSimulator,
-    wattworx_entry: MockConfigEntry,
+async def test_reauth_wrong_account(
+    hass: HomeAssistant, wattworx_entry: MockConfigEntry
 ) -> None:
-    """A rotated key of the same clients is stored; another account's is refused."""
-    wattworx_sim.keys["rotated-key"] = set(wattworx_sim.keys.pop(DEMO_KEY))
-    result = await wattworx_entry.start_reauth_flow(hass)
-    assert result["step_id"] == "reauth_confirm"
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_API_KEY: DEMO_KEY}
-    )
-    assert result["errors"] == {"base": "invalid_auth"}
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_API_KEY: "bad key"}
-    )
-    assert result["errors"] == {CONF_API_KEY: "wattworx_invalid_key_format"}
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_API_KEY: "rotated-key"}
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "reauth_successful"
-    assert wattworx_entry.data[CONF_API_KEY] == "rotated-key"
-
+    """A key of another set of clients is refused (the rest: test_flows_all_providers)."""
     result = await wattworx_entry.start_reauth_flow(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_API_KEY: SINGLE_CLIENT_KEY}
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "wrong_account"
+    assert wattworx_entry.data[CONF_API_KEY] == DEMO_KEY
 
 
-async def test_reconfigure(
-    hass: HomeAssistant,
-    wattworx_sim: WattworxSimulator,
-    wattworx_entry: MockConfigEntry,
-    wattworx_url: str,
+async def test_reconfigure_wrong_account(
+    hass: HomeAssistant, wattworx_entry: MockConfigEntry, wattworx_url: str
 ) -> None:
-    """Reconfigure verifies key and URL, keeps the account, refuses another one."""
+    """Reconfigure refuses a key of another account (the rest: all providers)."""
     result = await wattworx_entry.start_reconfigure_flow(hass)
     assert result["step_id"] == "reconfigure"
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
-        {CONF_API_KEY: DEMO_KEY, "advanced": {CONF_BASE_URL: _closed_port_url()}},
-    )
-    assert result["errors"] == {"base": "cannot_connect"}
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         {CONF_API_KEY: SINGLE_CLIENT_KEY, "advanced": {CONF_BASE_URL: wattworx_url}},
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "wrong_account"
-
-    wattworx_sim.keys["second-key"] = {1111, 2222}
-    result = await wattworx_entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
-        {CONF_API_KEY: "second-key", "advanced": {CONF_BASE_URL: wattworx_url}},
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "reconfigure_successful"
-    assert wattworx_entry.data == {
-        CONF_PROVIDER: "wattworx",
-        CONF_API_KEY: "second-key",
-        CONF_BASE_URL: wattworx_url,
-    }
     assert wattworx_entry.unique_id == UNIQUE_ID
 
 
