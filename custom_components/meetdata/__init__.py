@@ -87,7 +87,8 @@ def _register_devices(
     registry = dr.async_get(hass)
     devices = {
         device_key(meter): registry.async_get_or_create(
-            config_entry_id=entry.entry_id, **device_info(meter)
+            config_entry_id=entry.entry_id,
+            **device_info(meter, entry.runtime_data.spec.manufacturer),
         )
         for meter in meters
     }

@@ -5,17 +5,9 @@ from __future__ import annotations
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .api.models import Meter, Provider
+from .api.models import Meter
 from .const import DOMAIN
 from .coordinator import LatestCoordinator
-
-MANUFACTURERS: dict[Provider, str] = {
-    Provider.KENTER: "Kenter",
-    Provider.WATTWORX: "Wattworx",
-    Provider.DTL: "Liander (metering company)",
-    Provider.FLUVIUS: "Fluvius",
-    Provider.CEMM: "CEMM",
-}
 
 
 def device_key(meter: Meter) -> str:
@@ -28,11 +20,16 @@ def via_key(meter: Meter) -> str | None:
     return f"{meter.provider}_{meter.via}" if meter.via else None
 
 
-def device_info(meter: Meter) -> DeviceInfo:
+def device_link(meter: Meter) -> DeviceInfo:
+    """Return what an entity names of its meter's device (registered at setup)."""
+    return DeviceInfo(identifiers={(DOMAIN, device_key(meter))})
+
+
+def device_info(meter: Meter, manufacturer: str) -> DeviceInfo:
     """Return the device of a meter (its parent is linked at registration)."""
     return DeviceInfo(
         identifiers={(DOMAIN, device_key(meter))},
-        manufacturer=MANUFACTURERS[meter.provider],
+        manufacturer=manufacturer,
         name=meter.name or meter.key,
         model=meter.model or meter.kind.replace("_", " ").capitalize(),
         serial_number=meter.serial,
@@ -48,4 +45,4 @@ class MeetdataEntity(CoordinatorEntity[LatestCoordinator]):
         """Attach the entity to its meter's device."""
         super().__init__(coordinator)
         self.meter = meter
-        self._attr_device_info = device_info(meter)
+        self._attr_device_info = device_link(meter)

@@ -72,6 +72,8 @@ class ProviderSpec(ABC):
     """The provider-specific part of config flow, setup and diagnostics."""
 
     provider: Provider
+    #: The manufacturer shown on the provider's devices.
+    manufacturer: str
     #: Entry data keys holding secrets: redacted in diagnostics, asked at reauth.
     secret_keys: tuple[str, ...] = ()
     #: Entry data keys holding non-secret identifiers that still deserve redaction.

@@ -25,6 +25,7 @@ class CemmSpec(ProviderSpec):
     """CEMM: one API key gives access to one or more CEMM devices."""
 
     provider = Provider.CEMM
+    manufacturer = "CEMM"
     secret_keys = (CONF_API_KEY,)
     default_base_url = DEFAULT_BASE_URL
     default_update_interval = timedelta(minutes=1)

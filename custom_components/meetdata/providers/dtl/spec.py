@@ -62,6 +62,7 @@ class DtlSpec(ProviderSpec):
     """A metering company's DTL pull API: Basic auth, expected customer EANs."""
 
     provider = Provider.DTL
+    manufacturer = "Liander (metering company)"
     secret_keys = (CONF_PASSWORD,)
     private_keys = (CONF_USERNAME,)
     default_update_interval = timedelta(minutes=5)

@@ -10,7 +10,7 @@ from homeassistant.components.sensor import SensorEntity, SensorEntityDescriptio
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from ...api.models import Meter, Quantity
-from ...entity import device_info
+from ...entity import device_link
 from ..base import MeetdataEntry
 from .client import CapacityPeak
 from .insights import DayAmount, FluviusInsightsCoordinator, MeterInsights
@@ -49,7 +49,7 @@ class FluviusInsightSensor(CoordinatorEntity[FluviusInsightsCoordinator], Sensor
         self.meter = meter
         self.entity_description = description
         self._attr_unique_id = f"{meter.provider}_{meter.key}_{description.key}"
-        self._attr_device_info = device_info(meter)
+        self._attr_device_info = device_link(meter)
 
     @property
     def _insights(self) -> MeterInsights | None:

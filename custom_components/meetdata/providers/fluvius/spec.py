@@ -82,6 +82,7 @@ class FluviusSpec(ProviderSpec):
     """Fluvius: OAuth client credentials plus an APIM subscription key."""
 
     provider = Provider.FLUVIUS
+    manufacturer = "Fluvius"
     secret_keys = (CONF_CLIENT_SECRET, CONF_SUBSCRIPTION_KEY)
     private_keys = (CONF_TENANT_ID, CONF_CLIENT_ID)
     default_base_url = BASE_URLS[LIVE]

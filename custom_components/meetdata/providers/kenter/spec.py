@@ -86,6 +86,7 @@ class KenterSpec(ProviderSpec):
     """Kenter: EAN-code + passcode per connection, all asked in one request."""
 
     provider = Provider.KENTER
+    manufacturer = "Kenter"
     reauth_step = "reauth_kenter"
     reconfigure_step = "reconfigure_kenter"
     secret_keys = (CONF_PASSCODE,)

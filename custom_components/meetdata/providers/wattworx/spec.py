@@ -35,6 +35,7 @@ class WattworxSpec(ProviderSpec):
     """Wattworx: one API key reaches the EANs of one or more clients."""
 
     provider = Provider.WATTWORX
+    manufacturer = "Wattworx"
     secret_keys = (CONF_API_KEY,)
     default_base_url = DEFAULT_BASE_URL
     # Wattworx publishes the readings of a day once, the day after.
