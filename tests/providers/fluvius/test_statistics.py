@@ -45,7 +45,9 @@ async def test_backfill_of_400_days(hass: HomeAssistant, serve: Serve) -> None:
     await hass.async_block_till_done(wait_background_tasks=True)
 
     now = dt_util.utcnow()
-    start = now - timedelta(days=400)
+    # The import starts at the hour that holds "400 days ago" (a day whose
+    # local midnight falls in that hour is in, as between 23:00 and 24:00 UTC).
+    start = (now - timedelta(days=400)).replace(minute=0, second=0, microsecond=0)
     switch = fine_from(sim, 30)
     for quantity in QUANTITIES:
         stored = await rows(hass, _stat(quantity), start - timedelta(days=2))
