@@ -160,12 +160,15 @@ def _kind(value: Any) -> str:
 
 
 _SIMULATOR = re.compile(r"http://127\.0\.0\.1:\d+")
+#: A day written inside a text (DD-MM-YYYY or YYYY-MM-DD), as simulators write it.
+_DAY = re.compile(r"\b(?:\d{2}-\d{2}-\d{4}|\d{4}-\d{2}-\d{2})\b(?![T ]\d)")
 
 
 def stable(value: Any) -> Any:
     """Return ``value`` as plain data without what differs between runs.
 
-    Dates and times become ``<datetime>``, the simulators' URLs (their port
+    Dates and times become ``<datetime>`` (a day inside a text, such as
+    Wattworx's "Intervalstanden van 03-12-2026", ``<date>``), the simulators' URLs (their port
     differs per run) ``http://simulator``; enums their value; sets and tuples
     sorted/plain lists.
     """
@@ -181,7 +184,7 @@ def stable(value: Any) -> Any:
         return stable(value.value)
     if isinstance(value, str):
         value = _SIMULATOR.sub("http://simulator", value)
-        return "<datetime>" if _ISO.match(value) else value
+        return "<datetime>" if _ISO.match(value) else _DAY.sub("<date>", value)
     if value is None or isinstance(value, bool | int | float):
         return value
     return str(value)
