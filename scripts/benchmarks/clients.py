@@ -41,10 +41,9 @@ class HistoryDefaults:
 def history_defaults(provider: str) -> HistoryDefaults:
     """Return the spec's history depth, window and overlap (or our fallback)."""
     try:
-        from custom_components.meetdata.api.models import Provider
         from custom_components.meetdata.providers import PROVIDERS as SPECS
 
-        spec = SPECS[Provider(provider)]
+        spec = SPECS[provider]
     except (ImportError, KeyError):
         days, window, overlap = _FALLBACK_DEFAULTS[provider]
         return HistoryDefaults(days, window, overlap, False)

@@ -27,7 +27,6 @@ from custom_components.meetdata.api.models import (
     LatestReadings,
     Meter,
     MeterKind,
-    Provider,
     Quantity,
 )
 
@@ -35,13 +34,13 @@ from custom_components.meetdata.api.models import (
 pytestmark = pytest.mark.recorder_db
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
-METER = Meter(Provider.KENTER, "bench_meter", MeterKind.ELECTRICITY)
+METER = Meter("kenter", "bench_meter", MeterKind.ELECTRICITY)
 
 
 class FakeClient(MeterDataClient):
     """Quarter-hours of 0.25 kWh."""
 
-    provider = Provider.KENTER
+    provider = "kenter"
     history_quantities = (Quantity.ENERGY_IMPORT,)
 
     def __init__(self) -> None:

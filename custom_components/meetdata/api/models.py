@@ -6,15 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-
-class Provider(StrEnum):
-    """The provider APIs Meetdata talks to."""
-
-    KENTER = "kenter"
-    WATTWORX = "wattworx"
-    DTL = "dtl"
-    FLUVIUS = "fluvius"
-    CEMM = "cemm"
+#: A provider's id ("kenter", "cemm", ...): each client package names its own
+#: (``providers/<p>/client/provider.py``); the registry maps ids to specs.
+type Provider = str
 
 
 class MeterKind(StrEnum):

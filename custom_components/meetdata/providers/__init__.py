@@ -18,4 +18,4 @@ PROVIDERS: dict[Provider, ProviderSpec] = {
 
 def get_spec(provider: str) -> ProviderSpec:
     """Return the spec of a provider stored in a config entry."""
-    return PROVIDERS[Provider(provider)]
+    return PROVIDERS[provider]

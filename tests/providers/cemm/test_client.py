@@ -26,7 +26,6 @@ from custom_components.meetdata.api.models import (
     IntervalSeries,
     Meter,
     MeterKind,
-    Provider,
     Quantity,
 )
 from custom_components.meetdata.providers.cemm.client.client import (
@@ -224,7 +223,7 @@ async def test_meters(client: CemmClient, sim: CemmSimulator) -> None:
         (f"{KEY}_p1_gas", MeterKind.GAS, KEY),
         (f"{KEY}_s01", MeterKind.PRODUCTION, KEY),
     ]
-    assert all(m.provider is Provider.CEMM for m in meters)
+    assert all(m.provider == "cemm" for m in meters)
     assert meters[0].name == f"CEMM {UID}"
     assert meters[0].attributes == {"uid": UID}
     assert meters[3].attributes == {
@@ -394,8 +393,8 @@ async def test_latest_ignores_foreign_and_gateway(
     client: CemmClient, sim: CemmSimulator
 ) -> None:
     """Meters of other providers and the gateway cause no requests."""
-    foreign = Meter(Provider.KENTER, "871687120000000000", MeterKind.ELECTRICITY)
-    gateway = Meter(Provider.CEMM, KEY, MeterKind.GATEWAY, attributes={"uid": UID})
+    foreign = Meter("kenter", "871687120000000000", MeterKind.ELECTRICITY)
+    gateway = Meter("cemm", KEY, MeterKind.GATEWAY, attributes={"uid": UID})
     assert await client.async_get_latest([foreign, gateway]) == {}
     assert (
         await client.async_get_history(gateway, local(2025, 6, 1), local(2025, 6, 2))
@@ -406,12 +405,12 @@ async def test_latest_ignores_foreign_and_gateway(
 
 async def test_meter_without_attributes(client: CemmClient, sim: CemmSimulator) -> None:
     """A meter rebuilt from its key alone still finds its uid and alias."""
-    bare = Meter(Provider.CEMM, f"{KEY}_p1_gas", MeterKind.GAS)
+    bare = Meter("cemm", f"{KEY}_p1_gas", MeterKind.GAS)
     latest = await client.async_get_latest([bare])
     assert Quantity.GAS_VOLUME in latest[f"{KEY}_p1_gas"]
     assert sim.requests[0].path == f"/v1/cemm/{UID}/p1-gas/realtime/"
     with pytest.raises(MeetdataNotFoundError):
-        await client.async_get_latest([Meter(Provider.CEMM, "bad_x", MeterKind.GAS)])
+        await client.async_get_latest([Meter("cemm", "bad_x", MeterKind.GAS)])
 
 
 # ----------------------------------------------------------------------
@@ -542,7 +541,7 @@ async def test_wrong_shapes(
     """Wrong shapes and missing fields are MeetdataResponseError."""
     sim.override_next(body)
     meter = Meter(
-        Provider.CEMM,
+        "cemm",
         f"{KEY}_s01",
         MeterKind.PRODUCTION,
         attributes={"uid": UID, "alias": "s01"},

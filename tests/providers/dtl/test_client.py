@@ -28,7 +28,6 @@ from custom_components.meetdata.api.models import (
     IntervalSeries,
     Meter,
     MeterKind,
-    Provider,
     Quality,
     Quantity,
 )
@@ -108,7 +107,7 @@ def client(make_client: MakeClient) -> DtlClient:
 def _meter(key: str, kind: MeterKind, klant_ean: str | None = CUSTOMER_EAN) -> Meter:
     """Build a Meter as async_get_meters would."""
     attributes = {} if klant_ean is None else {"klant_ean": klant_ean}
-    return Meter(Provider.DTL, key, kind, attributes=attributes)
+    return Meter("dtl", key, kind, attributes=attributes)
 
 
 TRANSFER = _meter(TRANSFER_METER_EAN, MeterKind.TRANSFER_POINT)
@@ -214,7 +213,7 @@ def test_base_url_accepted(http_session: aiohttp.ClientSession, base_url: str) -
     client = DtlClient(http_session, base_url, "demo", "pw", CUSTOMER_EAN)
     assert not client.base_url.endswith("/")
     assert client.customer_eans == (CUSTOMER_EAN,)
-    assert client.provider is Provider.DTL
+    assert client.provider == "dtl"
     assert client.max_history == timedelta(days=31)
 
 
@@ -258,7 +257,7 @@ async def test_get_meters(client: DtlClient, sim: DtlSimulator) -> None:
         (SECOND_TRANSFER_METER_EAN, MeterKind.TRANSFER_POINT),
     ]
     last = "2025-11-01T11:55:00+00:00"
-    assert meters[0].provider is Provider.DTL
+    assert meters[0].provider == "dtl"
     assert meters[0].model == "Gross production meter"
     assert meters[0].name == f"Gross production meter {PRODUCTION_METER_EAN}"
     assert meters[1].model == "Transfer-point meter"

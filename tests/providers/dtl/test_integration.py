@@ -24,7 +24,7 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.meetdata.api.models import Meter, Provider, Quantity
+from custom_components.meetdata.api.models import Meter, Quantity
 from custom_components.meetdata.const import (
     CONF_BASE_URL,
     CONF_HISTORY_DAYS,
@@ -178,7 +178,7 @@ async def test_user_creates_entry(
     The entry loads: its meters' sensors show the simulator's newest values.
     """
     # A new entry imports a month; one day keeps this test fast.
-    monkeypatch.setattr(PROVIDERS[Provider.DTL], "default_history_days", 1)
+    monkeypatch.setattr(PROVIDERS["dtl"], "default_history_days", 1)
     flow_id = await _dtl_form(hass)
     result = await hass.config_entries.flow.async_configure(
         flow_id,

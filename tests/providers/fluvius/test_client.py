@@ -28,7 +28,6 @@ from custom_components.meetdata.api.models import (
     IntervalSeries,
     Meter,
     MeterKind,
-    Provider,
     Quality,
     Quantity,
 )
@@ -311,7 +310,7 @@ def test_constructor_defaults(http_session: aiohttp.ClientSession) -> None:
     assert token_url("t") == "https://login.microsoftonline.com/t/oauth2/v2.0/token"
     with pytest.raises(MeetdataInvalidRequestError):
         FluviusClient(http_session, environment="test", **kwargs)
-    assert FluviusClient.provider is Provider.FLUVIUS
+    assert FluviusClient.provider == "fluvius"
 
 
 # ------------------------------------------------------------------ parsing
@@ -643,7 +642,7 @@ async def test_get_meters(make: Make) -> None:
     assert set(meters) == {DIGITAL_EAN, AMR_INJECTION_EAN, GAS_EAN, PROD_EAN, AUX_EAN}
     digital = meters[DIGITAL_EAN]
     assert digital.kind is MeterKind.ELECTRICITY
-    assert digital.provider is Provider.FLUVIUS
+    assert digital.provider == "fluvius"
     assert digital.model == "Digital meter · electricity · quarter-hour"
     assert digital.serial == "1SAG3100000001"
     attrs = digital.attributes
@@ -673,7 +672,7 @@ async def test_get_meters(make: Make) -> None:
     assert prod.attributes["headpoint"] == AMR_INJECTION_EAN
     assert sim.energy_requests == 3  # one probe per EAN
     assert client.earliest_history(digital) == utc(2023, 6, 30, 22)
-    bare = Meter(Provider.FLUVIUS, DIGITAL_EAN, MeterKind.ELECTRICITY)
+    bare = Meter("fluvius", DIGITAL_EAN, MeterKind.ELECTRICITY)
     assert client.earliest_history(bare) == three_years_back(sim.now)
 
 
@@ -994,7 +993,7 @@ async def test_latest(make: Make) -> None:
     sim.publish_delay = timedelta(days=20)
     assert await client.async_get_latest(meters) == {}
     ended = Meter(
-        Provider.FLUVIUS,
+        "fluvius",
         DIGITAL_EAN,
         MeterKind.ELECTRICITY,
         attributes={
@@ -1470,7 +1469,7 @@ async def test_mock_mandate_answer_shapes(make: Make) -> None:
 async def test_gas_daily_and_latest_for_bare_meter(make: Make) -> None:
     """A Meter without attributes asks the finest level; gas steps are hours."""
     client, sim = await make()
-    bare = Meter(Provider.FLUVIUS, GAS_EAN, MeterKind.GAS)
+    bare = Meter("fluvius", GAS_EAN, MeterKind.GAS)
     series = series_map(
         await client.async_get_history(
             bare, utc(2025, 10, 25, 22), utc(2025, 10, 26, 23)
@@ -1487,7 +1486,7 @@ async def test_history_segments_yield_to_unaligned_fine_period(make: Make) -> No
     """Daily segments around a fine period that starts/ends mid-day yield to it."""
     client, _ = await make()
     meter = Meter(
-        Provider.FLUVIUS,
+        "fluvius",
         DIGITAL_EAN,
         MeterKind.ELECTRICITY,
         attributes={

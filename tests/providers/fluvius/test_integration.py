@@ -27,7 +27,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.meetdata.api.models import Meter, Provider, Quantity
+from custom_components.meetdata.api.models import Meter, Quantity
 from custom_components.meetdata.const import CONF_BASE_URL, CONF_PROVIDER, DOMAIN
 from custom_components.meetdata.providers.fluvius.client import month_bounds
 from custom_components.meetdata.providers.fluvius.client.parse import BRUSSELS
@@ -194,7 +194,7 @@ async def test_account_added_through_the_ui(
     now = dt_util.utcnow()
     since = now - timedelta(days=3)
     for ean, quantity, headpoint in STATISTICS:
-        meter = Meter(Provider.FLUVIUS, ean, "electricity")  # type: ignore[arg-type]
+        meter = Meter("fluvius", ean, "electricity")  # type: ignore[arg-type]
         stored = await rows(hass, statistic_id(meter, Quantity(quantity)), since)
         assert stored, (ean, quantity)
         first = stored[0]["start"]

@@ -31,7 +31,6 @@ from custom_components.meetdata.api.models import (
     Interval,
     Meter,
     MeterKind,
-    Provider,
     Quality,
     Quantity,
 )
@@ -169,7 +168,7 @@ def client(make_client: Callable[..., KenterClient]) -> KenterClient:
 def meter_of(ean: str, code: str, kind: MeterKind = MeterKind.ELECTRICITY) -> Meter:
     """Return a Meter as async_get_meters would."""
     return Meter(
-        Provider.KENTER,
+        "kenter",
         meter_key(ean, code),
         kind,
         serial=code,
@@ -314,7 +313,7 @@ async def test_meters(client: KenterClient, sim: KenterSimulator) -> None:
         f"{EAN_EG}_{G2_METER.lower()}",
     ]
     electricity = by_key[f"{EAN_E}_{E_METER.lower()}"]
-    assert electricity.provider is Provider.KENTER
+    assert electricity.provider == "kenter"
     assert electricity.kind is MeterKind.ELECTRICITY
     assert electricity.name == "Kwekerij Jan Janssen Elektriciteitsmeter"
     assert electricity.address == "Gasperielaan 2B"
@@ -686,7 +685,7 @@ async def test_history_meter_without_attributes(
 ) -> None:
     """A meter known only by key: EAN from the key, all meters asked, key matched."""
     client = make_client()
-    meter = Meter(Provider.KENTER, meter_key(EAN_EG, G2_METER), MeterKind.GAS)
+    meter = Meter("kenter", meter_key(EAN_EG, G2_METER), MeterKind.GAS)
     start = datetime(2025, 11, 4, tzinfo=UTC)
     [gas] = await client.async_get_history(meter, start, start + timedelta(hours=5))
     assert sent(sim).find("meter").find("meterCode") is None

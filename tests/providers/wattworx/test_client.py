@@ -23,7 +23,7 @@ from custom_components.meetdata.api.errors import (
     MeetdataTimeoutError,
 )
 from custom_components.meetdata.api.http import parse_retry_after as _retry_after
-from custom_components.meetdata.api.models import Meter, MeterKind, Provider, Quantity
+from custom_components.meetdata.api.models import Meter, MeterKind, Quantity
 from custom_components.meetdata.providers.wattworx.client import (
     DEFAULT_BASE_URL,
     WattworxClient,
@@ -85,7 +85,7 @@ def client(make_client: MakeClient) -> WattworxClient:
 
 def _meter(ean: str, kind: MeterKind, **attributes: str) -> Meter:
     """Return a bare Wattworx meter."""
-    return Meter(Provider.WATTWORX, ean, kind, attributes=attributes)
+    return Meter("wattworx", ean, kind, attributes=attributes)
 
 
 def _local(year: int, month: int, day: int, hour: int = 0) -> datetime:
@@ -128,7 +128,7 @@ async def test_meters_multi_client(
         "kvk": "1234567890",
     }
     power = meters[EAN_POWER]
-    assert power.provider is Provider.WATTWORX
+    assert power.provider == "wattworx"
     assert power.kind is MeterKind.ELECTRICITY
     assert meters[EAN_GAS].kind is MeterKind.GAS
     assert meters[EAN_GAS_2].kind is MeterKind.GAS
@@ -632,7 +632,7 @@ async def test_latest_edge_cases(
 ) -> None:
     """Foreign, unknown and failing meters are left out; no day gives a date only."""
     assert await client.async_get_latest([]) == {}
-    foreign = Meter(Provider.CEMM, "x", MeterKind.ELECTRICITY)
+    foreign = Meter("cemm", "x", MeterKind.ELECTRICITY)
     assert await client.async_get_latest([foreign]) == {}
     assert not sim.requests
     meters = [

@@ -30,7 +30,6 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.meetdata.api.models import Provider
 from custom_components.meetdata.const import (
     CONF_BASE_URL,
     CONF_HISTORY_DAYS,
@@ -105,7 +104,7 @@ async def test_user_adds_multi_client_key(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The UI creates an entry; devices, sensors and statistics appear."""
-    spec = PROVIDERS[Provider.WATTWORX]
+    spec = PROVIDERS["wattworx"]
     assert spec.default_history_days == 365
     # A year of history is ~35k rows; three days keep this test fast.
     monkeypatch.setattr(spec, "default_history_days", 3)

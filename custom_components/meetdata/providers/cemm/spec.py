@@ -11,10 +11,11 @@ from homeassistant.const import CONF_API_KEY
 import voluptuous as vol
 
 from ...api.base import MeterDataClient
-from ...api.models import Meter, MeterKind, Provider
+from ...api.models import Meter, MeterKind
 from ...const import CONF_BASE_URL
 from ..base import PASSWORD_SELECTOR, URL_SELECTOR, ProviderSpec, advanced_section
 from .client import DEFAULT_BASE_URL, CemmClient
+from .client.provider import PROVIDER
 
 #: A promise expires after 10 s (the document); retry once a second until then.
 PROMISE_TIMEOUT = 10.0
@@ -24,7 +25,7 @@ PROMISE_RETRY_DELAY = 1.0
 class CemmSpec(ProviderSpec):
     """CEMM: one API key gives access to one or more CEMM devices."""
 
-    provider = Provider.CEMM
+    provider = PROVIDER
     manufacturer = "CEMM"
     secret_keys = (CONF_API_KEY,)
     default_base_url = DEFAULT_BASE_URL

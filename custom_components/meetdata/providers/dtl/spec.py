@@ -22,11 +22,12 @@ from yarl import URL
 
 from ...api.base import MeterDataClient
 from ...api.errors import MeetdataError, MeetdataNotFoundError
-from ...api.models import Meter, Provider
+from ...api.models import Meter
 from ...const import CONF_BASE_URL
 from ..base import PASSWORD_SELECTOR, URL_SELECTOR, FormError, ProviderSpec
 from .client.client import MAX_WINDOW, DtlClient, is_ean_format, is_valid_ean
 from .client.model import LOCAL_HOSTS
+from .client.provider import PROVIDER
 
 CONF_CUSTOMER_EANS = "customer_eans"
 EAN_SEPARATORS = re.compile(r"[\s,;]+")
@@ -61,7 +62,7 @@ def base_url_error(value: str) -> str | None:
 class DtlSpec(ProviderSpec):
     """A metering company's DTL pull API: Basic auth, expected customer EANs."""
 
-    provider = Provider.DTL
+    provider = PROVIDER
     manufacturer = "Liander (metering company)"
     secret_keys = (CONF_PASSWORD,)
     private_keys = (CONF_USERNAME,)

@@ -24,13 +24,13 @@ from homeassistant.helpers import config_validation as cv
 import voluptuous as vol
 
 from ...api.errors import MeetdataError
-from ...api.models import Provider
 from ...const import DOMAIN
 from ...errors import service_call_error
 from ...service_entry import loaded_entry, service_error
 from .client import Mandate, MandateStatus, RenewalStatus, decode_sandbox_ean
 from .client.parse import BRUSSELS
 from .client.paths import LIVE
+from .client.provider import PROVIDER
 from .const import CONF_ENVIRONMENT
 from .runtime import FluviusRuntime, get_runtime
 
@@ -68,9 +68,7 @@ CREATE_MOCK_MANDATE_SCHEMA = vol.Schema(
 
 def _sandbox_runtime(hass: HomeAssistant, entry_id: str) -> FluviusRuntime:
     """Return the Fluvius parts of a loaded sandbox entry."""
-    entry = loaded_entry(
-        hass, entry_id, Provider.FLUVIUS, wrong_provider="fluvius_not_fluvius"
-    )
+    entry = loaded_entry(hass, entry_id, PROVIDER, wrong_provider="fluvius_not_fluvius")
     runtime = get_runtime(entry)
     if runtime is None:
         raise service_error("entry_not_loaded", entry=entry.title)

@@ -29,7 +29,7 @@ from yarl import URL
 
 from ...api.base import MeterDataClient
 from ...api.errors import MeetdataAuthError, MeetdataError
-from ...api.models import Meter, Provider, Quantity
+from ...api.models import Meter, Quantity
 from ...const import CONF_BASE_URL
 from ..base import (
     PASSWORD_SELECTOR,
@@ -41,6 +41,7 @@ from ..base import (
 )
 from .client import FluviusClient, FluviusTokenError
 from .client.paths import BASE_URLS, LIVE, SANDBOX
+from .client.provider import PROVIDER
 from .const import (
     CONF_ENVIRONMENT,
     CONF_SCOPE,
@@ -81,7 +82,7 @@ def _url_error(value: str) -> str | None:
 class FluviusSpec(ProviderSpec):
     """Fluvius: OAuth client credentials plus an APIM subscription key."""
 
-    provider = Provider.FLUVIUS
+    provider = PROVIDER
     manufacturer = "Fluvius"
     secret_keys = (CONF_CLIENT_SECRET, CONF_SUBSCRIPTION_KEY)
     private_keys = (CONF_TENANT_ID, CONF_CLIENT_ID)

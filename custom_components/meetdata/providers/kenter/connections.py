@@ -7,8 +7,8 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 
-from ...api.models import Provider
 from ...const import CONF_PROVIDER
+from .client.provider import PROVIDER
 
 CONF_CONNECTIONS = "connections"
 CONF_EAN = "ean"
@@ -45,6 +45,6 @@ def kenter_eans(entries: Iterable[ConfigEntry]) -> set[str]:
     return {
         conn[CONF_EAN]
         for entry in entries
-        if entry.data.get(CONF_PROVIDER) == Provider.KENTER
+        if entry.data.get(CONF_PROVIDER) == PROVIDER
         for conn in connections_of(entry.data)
     }

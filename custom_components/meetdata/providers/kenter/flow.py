@@ -11,10 +11,10 @@ from homeassistant.config_entries import SOURCE_RECONFIGURE, ConfigFlowResult
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 import voluptuous as vol
 
-from ...api.models import Provider
 from ...const import CONF_PROVIDER
 from ...verify import AccountCheckError, async_verify
 from ..base import ProviderFlowStep
+from .client.provider import PROVIDER
 from .connections import (
     CONF_ADD_ANOTHER,
     CONF_CONNECTIONS,
@@ -86,7 +86,7 @@ async def _async_finish_kenter(
 ) -> ConfigFlowResult:
     """Create the Kenter entry, or update the one being reconfigured."""
     await self.async_set_unique_id(unique_id)
-    data = {CONF_PROVIDER: str(Provider.KENTER), **data}
+    data = {CONF_PROVIDER: str(PROVIDER), **data}
     if self.source == SOURCE_RECONFIGURE:
         return self.async_update_reload_and_abort(
             self._get_reconfigure_entry(), unique_id=unique_id, data=data

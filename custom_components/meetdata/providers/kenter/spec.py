@@ -33,7 +33,7 @@ from homeassistant.helpers.selector import (
 import voluptuous as vol
 
 from ...api.errors import MeetdataError
-from ...api.models import Meter, Provider
+from ...api.models import Meter
 from ...const import CONF_BASE_URL
 from ...errors import error_key
 from ..base import (
@@ -54,6 +54,7 @@ from .client import (
     KenterFaultError,
     is_valid_ean_format,
 )
+from .client.provider import PROVIDER
 from .connections import (
     CONF_ADD_ANOTHER,
     CONF_CONNECTIONS,
@@ -85,7 +86,7 @@ _INSUFFICIENT_RIGHTS = 1007
 class KenterSpec(ProviderSpec):
     """Kenter: EAN-code + passcode per connection, all asked in one request."""
 
-    provider = Provider.KENTER
+    provider = PROVIDER
     manufacturer = "Kenter"
     reauth_step = "reauth_kenter"
     reconfigure_step = "reconfigure_kenter"

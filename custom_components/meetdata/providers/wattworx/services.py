@@ -26,7 +26,6 @@ from homeassistant.helpers import config_validation as cv
 import voluptuous as vol
 
 from ...api.errors import MeetdataError
-from ...api.models import Provider
 from ...const import DOMAIN, LOGGER
 from ...errors import service_call_error
 from ...service_entry import loaded_entry, service_error
@@ -35,6 +34,7 @@ from .account import account_unique_id
 from .client import ClientInfo, DayValue, EanChange, Registers, WattworxClient
 from .client.models import kind_for_type
 from .client.params import MAX_DAY_REQUEST_PAST_DAYS, TIME_ZONE
+from .client.provider import PROVIDER
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 ATTR_EAN = "ean"
@@ -95,7 +95,7 @@ DELETE_CLIENT_SCHEMA = vol.Schema({**_ENTRY, vol.Required(ATTR_CLIENT_ID): cv.st
 def _wattworx_entry(hass: HomeAssistant, entry_id: str) -> MeetdataEntry:
     """Return the loaded Wattworx entry with this id."""
     return loaded_entry(
-        hass, entry_id, Provider.WATTWORX, wrong_provider="wattworx_not_wattworx"
+        hass, entry_id, PROVIDER, wrong_provider="wattworx_not_wattworx"
     )
 
 

@@ -13,7 +13,7 @@ from homeassistant.core import HomeAssistant
 import voluptuous as vol
 
 from ...api.base import MeterDataClient
-from ...api.models import Meter, MeterKind, Provider
+from ...api.models import Meter, MeterKind
 from ...const import CONF_BASE_URL
 from ..base import (
     PASSWORD_SELECTOR,
@@ -24,6 +24,7 @@ from ..base import (
 )
 from .account import account_unique_id
 from .client import DEFAULT_BASE_URL, WattworxClient
+from .client.provider import PROVIDER
 from .issues import async_track_authorisations
 from .services import async_setup_wattworx_services
 
@@ -34,7 +35,7 @@ _KEY_RE = re.compile(r"^[\x21-\x7e]+$")
 class WattworxSpec(ProviderSpec):
     """Wattworx: one API key reaches the EANs of one or more clients."""
 
-    provider = Provider.WATTWORX
+    provider = PROVIDER
     manufacturer = "Wattworx"
     secret_keys = (CONF_API_KEY,)
     default_base_url = DEFAULT_BASE_URL

@@ -32,7 +32,7 @@ from ....api.errors import (
     MeetdataUnsupportedError,
 )
 from ....api.http import DEFAULT_TIMEOUT, MAX_RESPONSE_BYTES, parse_retry_after, request
-from ....api.models import Provider, Quantity, Reading
+from ....api.models import Quantity, Reading
 from .parse import (
     DEFAULT_BASE_URL,
     EXECUTOR_PARSE_BYTES,
@@ -46,6 +46,7 @@ from .parse import (
     _parse_values,
     _time_param,
 )
+from .provider import PROVIDER
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ _LOGGER = logging.getLogger(__name__)
 class CemmApi(MeterDataClient):
     """The CEMM Open API for one API key: transport and the eight endpoints."""
 
-    provider = Provider.CEMM
+    provider = PROVIDER
     max_history = None
     history_quantities = (
         Quantity.ENERGY_IMPORT,

@@ -22,7 +22,6 @@ from ....api.models import (
     LatestReadings,
     Meter,
     MeterKind,
-    Provider,
     Quantity,
     Reading,
 )
@@ -47,6 +46,7 @@ from .parse import (
     alias_key,
     uid_key,
 )
+from .provider import PROVIDER
 from .series import (
     _days_overlapping,
     _gather,
@@ -85,7 +85,7 @@ class CemmClient(CemmApi):
             seen.add(key)
             meters.append(
                 Meter(
-                    provider=Provider.CEMM,
+                    provider=PROVIDER,
                     key=key,
                     kind=MeterKind.GATEWAY,
                     name=f"CEMM {uid}",
@@ -116,7 +116,7 @@ class CemmClient(CemmApi):
         else:
             kind = MeterKind.AUXILIARY
         return Meter(
-            provider=Provider.CEMM,
+            provider=PROVIDER,
             key=alias_key(uid, alias),
             kind=kind,
             name=f"CEMM {uid} {alias}",
@@ -140,7 +140,7 @@ class CemmClient(CemmApi):
         """
         targets: dict[str, Meter] = {}
         for meter in meters:
-            if meter.provider is Provider.CEMM and meter.kind is not MeterKind.GATEWAY:
+            if meter.provider == PROVIDER and meter.kind is not MeterKind.GATEWAY:
                 targets.setdefault(meter.key, meter)
         refresh = self._totals_due(targets.values())
         results = await _gather(
@@ -270,7 +270,7 @@ class CemmClient(CemmApi):
         or AUXILIARY per minute. Intervals not yet complete by the clock are
         left out.
         """
-        if meter.provider is not Provider.CEMM or meter.kind is MeterKind.GATEWAY:
+        if meter.provider is not PROVIDER or meter.kind is MeterKind.GATEWAY:
             return []
         if start.tzinfo is None or end.tzinfo is None:
             raise MeetdataInvalidRequestError(

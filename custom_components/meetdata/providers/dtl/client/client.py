@@ -33,14 +33,7 @@ from ....api.http import (
     parse_retry_after,
     request,
 )
-from ....api.models import (
-    IntervalSeries,
-    LatestReadings,
-    Meter,
-    Provider,
-    Quantity,
-    Reading,
-)
+from ....api.models import IntervalSeries, LatestReadings, Meter, Quantity, Reading
 from .model import (
     EXECUTOR_SAMPLES,
     EXECUTOR_THRESHOLD,
@@ -68,6 +61,7 @@ from .model import (
     is_valid_ean,
 )
 from .parse import _build_history, _build_latest, _parse_measurements, _parse_meters
+from .provider import PROVIDER
 
 __all__ = [
     "MAX_HISTORY",
@@ -88,7 +82,7 @@ _LOGGER = logging.getLogger(__name__)
 class DtlClient(MeterDataClient):
     """Client of one metering-company account under the DTL profile."""
 
-    provider = Provider.DTL
+    provider = PROVIDER
     max_history = MAX_HISTORY
     history_quantities = (
         Quantity.POWER,
@@ -266,7 +260,7 @@ class DtlClient(MeterDataClient):
                 )
             meters.append(
                 Meter(
-                    provider=Provider.DTL,
+                    provider=PROVIDER,
                     key=info.meter_ean,
                     kind=METER_KINDS[info.meter_type],
                     name=f"{METER_MODELS[info.meter_type]} {info.meter_ean}",

@@ -2,7 +2,7 @@
 
 Liander's document is a functional proposal: it names two calls, their inputs and
 outputs, but no paths or JSON shapes. Meetdata talks to metering companies that
-implement the following profile (``Provider.DTL``):
+implement the following profile (``PROVIDER``):
 
 Transport and authentication
     HTTPS only; plain HTTP is accepted for ``127.0.0.1``, ``::1`` and ``localhost``

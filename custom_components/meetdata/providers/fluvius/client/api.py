@@ -24,7 +24,7 @@ from ....api.errors import (
     MeetdataResponseError,
 )
 from ....api.http import DEFAULT_TIMEOUT, MAX_RESPONSE_BYTES, parse_retry_after, request
-from ....api.models import Provider, Quantity
+from ....api.models import Quantity
 from .auth import FluviusTokenProvider
 from .errors import FluviusNoMandateError
 from .mandates import (
@@ -51,6 +51,7 @@ from .paths import (
     normalize_base_url,
     token_url as default_token_url,
 )
+from .provider import PROVIDER
 from .sandbox import decode_sandbox_ean
 from .windows import _utcnow
 
@@ -73,7 +74,7 @@ class FluviusApi(MeterDataClient):
     ``utcnow`` (the clock).
     """
 
-    provider = Provider.FLUVIUS
+    provider = PROVIDER
     max_history = timedelta(days=3 * 365)
     history_quantities = (
         Quantity.ENERGY_IMPORT,

@@ -15,7 +15,6 @@ from ....api.models import (
     LatestReadings,
     Meter,
     MeterKind,
-    Provider,
     Quantity,
     Reading,
 )
@@ -35,6 +34,7 @@ from .meters import (
     _submeter,
 )
 from .parse import EnergyData
+from .provider import PROVIDER
 from .windows import (
     _floor,
     _plan,
@@ -85,7 +85,7 @@ class FluviusClient(FluviusEnergyApi):
             gas = any(m.energy_type is EnergyType.GAS for m in by_ean[ean])
             meters.append(
                 Meter(
-                    provider=Provider.FLUVIUS,
+                    provider=PROVIDER,
                     key=ean,
                     kind=MeterKind.GAS if gas else MeterKind.ELECTRICITY,
                     model=_model(

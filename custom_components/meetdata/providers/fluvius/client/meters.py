@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Final
 
 from ....api.errors import MeetdataInvalidRequestError, MeetdataResponseError
-from ....api.models import Meter, MeterKind, Provider
+from ....api.models import Meter, MeterKind
 from .mandates import (
     DataServiceType,
     EnergyType,
@@ -16,6 +16,7 @@ from .mandates import (
     parse_utc,
 )
 from .parse import EnergyData, EnergyMeter, SeriesMap
+from .provider import PROVIDER
 
 _METERING_MODELS: Final = {
     "metering-on-meter": "Digital meter",
@@ -188,7 +189,7 @@ def _submeter(sub: EnergyMeter, head_ean: str, head_attrs: dict[str, str]) -> Me
     if sub.installation_type:
         attributes[ATTR_INSTALLATION_TYPE] = sub.installation_type
     return Meter(
-        provider=Provider.FLUVIUS,
+        provider=PROVIDER,
         key=sub.ean,
         kind=sub.kind,
         model=_model(

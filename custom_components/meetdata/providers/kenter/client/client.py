@@ -34,7 +34,6 @@ from ....api.models import (
     LatestReadings,
     Meter,
     MeterKind,
-    Provider,
     Quantity,
 )
 from .codec import KenterCodec, LatestValue, SoapFaultError, cached_codec, load_codec
@@ -50,6 +49,7 @@ from .const import (
 )
 from .errors import KenterInvalidRequestError, fault_error, http_status_error
 from .parse import CounterSeries
+from .provider import PROVIDER
 from .readings import latest_readings
 from .windows import (
     END_PAD as _END_PAD,
@@ -123,7 +123,7 @@ class KenterClient(MeterDataClient):
     EAN-code with its passcode, optionally narrowed to one meter code.
     """
 
-    provider = Provider.KENTER
+    provider = PROVIDER
     max_history = None
     history_quantities = (
         Quantity.ENERGY_IMPORT,
@@ -194,7 +194,7 @@ class KenterClient(MeterDataClient):
             meters.setdefault(
                 key,
                 Meter(
-                    provider=Provider.KENTER,
+                    provider=PROVIDER,
                     key=key,
                     kind=kind,
                     name=meter_name(record.name, record.meter_type),

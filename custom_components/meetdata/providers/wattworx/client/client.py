@@ -22,7 +22,6 @@ from ....api.models import (
     LatestReadings,
     Meter,
     MeterKind,
-    Provider,
     Quantity,
     Reading,
 )
@@ -60,6 +59,7 @@ from .parse import (
     parse_ean_change,
     parse_month_values,
 )
+from .provider import PROVIDER
 from .times import day_end, local_date, local_day_start, parse_date
 from .transport import WattworxTransport
 
@@ -73,7 +73,7 @@ class WattworxClient(WattworxTransport, MeterDataClient):
     build meters (one per EAN), latest readings and history on top of them.
     """
 
-    provider = Provider.WATTWORX
+    provider = PROVIDER
     max_history = None
     history_quantities = (
         Quantity.ENERGY_IMPORT,
@@ -320,7 +320,7 @@ class WattworxClient(WattworxTransport, MeterDataClient):
         is one request for the whole account. Meters without a signed
         authorisation or without data are left out.
         """
-        wanted = [meter for meter in meters if meter.provider is Provider.WATTWORX]
+        wanted = [meter for meter in meters if meter.provider == PROVIDER]
         if not wanted:
             return {}
         await self.async_get_devices()

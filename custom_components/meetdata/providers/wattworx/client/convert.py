@@ -8,16 +8,9 @@ from itertools import pairwise
 import logging
 
 from ....api.errors import MeetdataResponseError
-from ....api.models import (
-    Interval,
-    IntervalSeries,
-    Meter,
-    MeterKind,
-    Provider,
-    Quantity,
-    Reading,
-)
+from ....api.models import Interval, IntervalSeries, Meter, MeterKind, Quantity, Reading
 from .models import DayDetailValue, DayValue, Device
+from .provider import PROVIDER
 from .times import day_end
 
 _LOGGER = logging.getLogger(__name__)
@@ -70,7 +63,7 @@ def device_to_meter(device: Device) -> Meter | None:
             ATTR_LAST_DATA_DATE: _iso(client.last_data_date),
         }
     return Meter(
-        provider=Provider.WATTWORX,
+        provider=PROVIDER,
         key=device.ean,
         kind=kind,
         name=f"{device.address or device.ean} ({device.eantype})",
@@ -102,7 +95,7 @@ def client_meters(devices: Iterable[Device]) -> list[Meter]:
         if client.kvk:
             raw[ATTR_KVK] = client.kvk
         clients[client.id] = Meter(
-            provider=Provider.WATTWORX,
+            provider=PROVIDER,
             key=client_key(client.id),
             kind=MeterKind.GATEWAY,
             name=client.name or f"Wattworx client {client.id}",
