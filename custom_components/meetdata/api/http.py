@@ -15,7 +15,17 @@ import aiohttp
 from multidict import CIMultiDictProxy
 from yarl import URL
 
-from .errors import MeetdataConnectionError, MeetdataResponseError, MeetdataTimeoutError
+from .errors import (
+    MeetdataAuthError,
+    MeetdataConnectionError,
+    MeetdataError,
+    MeetdataInvalidRequestError,
+    MeetdataNotFoundError,
+    MeetdataPermissionError,
+    MeetdataRateLimitError,
+    MeetdataResponseError,
+    MeetdataTimeoutError,
+)
 
 DEFAULT_TIMEOUT = 30.0
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
@@ -134,6 +144,40 @@ def parse_retry_after(
             when = when.replace(tzinfo=UTC)
         return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
     return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+STATUS_ERRORS: Mapping[int, type[MeetdataError]] = {
+    400: MeetdataInvalidRequestError,
+    401: MeetdataAuthError,
+    403: MeetdataPermissionError,
+    404: MeetdataNotFoundError,
+    408: MeetdataTimeoutError,
+    422: MeetdataInvalidRequestError,
+    429: MeetdataRateLimitError,
+}
+
+
+def status_error(
+    status: int,
+    message: str,
+    *,
+    meter: str | None = None,
+    retry_after: float | None = None,
+    overrides: Mapping[int, type[MeetdataError]] | None = None,
+    default: type[MeetdataError] = MeetdataResponseError,
+) -> MeetdataError:
+    """Return the Meetdata error of a non-success HTTP status (not raised).
+
+    The common ladder is ``STATUS_ERRORS``, then 500 and up as a connection
+    error, else ``default``; ``overrides`` (status → class) take precedence.
+    ``retry_after`` goes only to a MeetdataRateLimitError.
+    """
+    cls = (overrides or {}).get(status) or STATUS_ERRORS.get(status)
+    if cls is None:
+        cls = MeetdataConnectionError if status >= 500 else default
+    if issubclass(cls, MeetdataRateLimitError):
+        return cls(message, retry_after=retry_after, meter=meter)
+    return cls(message, meter=meter)
 
 
 async def gather_limited[T](

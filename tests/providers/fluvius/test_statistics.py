@@ -12,7 +12,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 import pytest
 
-from custom_components.meetdata.api.models import Meter, MeterKind, Provider, Quantity
+from custom_components.meetdata.api.models import Meter, MeterKind, Quantity
 from custom_components.meetdata.providers.fluvius.runtime import get_runtime
 from custom_components.meetdata.statistics import statistic_id
 
@@ -24,7 +24,7 @@ from .fixtures import fine_from, hourly, make_entry, make_sim, rows
 #: Recorder statistics: scripts/test_db runs these on PostgreSQL and MariaDB.
 pytestmark = pytest.mark.recorder_db
 
-DIGITAL = Meter(Provider.FLUVIUS, DIGITAL_EAN, MeterKind.ELECTRICITY)
+DIGITAL = Meter("fluvius", DIGITAL_EAN, MeterKind.ELECTRICITY)
 QUANTITIES = ("energy_import", "energy_export")
 
 

@@ -23,15 +23,19 @@ import aiohttp
 from ....api.base import MeterDataClient
 from ....api.errors import (
     MeetdataAuthError,
-    MeetdataConnectionError,
+    MeetdataError,
     MeetdataInvalidRequestError,
-    MeetdataNotFoundError,
-    MeetdataRateLimitError,
     MeetdataResponseError,
     MeetdataTimeoutError,
     MeetdataUnsupportedError,
 )
-from ....api.http import DEFAULT_TIMEOUT, MAX_RESPONSE_BYTES, parse_retry_after, request
+from ....api.http import (
+    DEFAULT_TIMEOUT,
+    MAX_RESPONSE_BYTES,
+    parse_retry_after,
+    request,
+    status_error,
+)
 from ....api.models import Quantity, Reading
 from .parse import (
     DEFAULT_BASE_URL,
@@ -49,6 +53,21 @@ from .parse import (
 from .provider import PROVIDER
 
 _LOGGER = logging.getLogger(__name__)
+
+#: The document answers 403 to a bad key; a 401 (from a gateway in front of
+#: the API) means the same: ask for a new key. Other 4xx: request refused.
+_OVERRIDES: dict[int, type[MeetdataError]] = {
+    403: MeetdataAuthError,
+    412: MeetdataUnsupportedError,
+}
+_MESSAGES = {
+    401: "access denied (HTTP {status}), the API key is invalid for this action",
+    403: "access denied (HTTP {status}), the API key is invalid for this action",
+    404: "not found (HTTP 404)",
+    408: "the CEMM did not answer in time (HTTP 408)",
+    412: "alias not supported by this CEMM (HTTP 412)",
+    429: "rate limited (HTTP 429)",
+}
 
 
 class CemmApi(MeterDataClient):
@@ -160,40 +179,28 @@ class CemmApi(MeterDataClient):
         """Map a non-200 status to the MeetdataError hierarchy."""
         if status == 200:
             return
-        where = f"CEMM Open API {path}"
-        if status in (401, 403):
-            # The document answers 403 to a bad key; a 401 (from a gateway in
-            # front of the API) means the same: ask for a new key.
-            raise MeetdataAuthError(
-                f"{where}: access denied (HTTP {status}), the API key is invalid "
-                "for this action",
-                meter=meter,
-            )
-        if status == 408:
-            raise MeetdataTimeoutError(
-                f"{where}: the CEMM did not answer in time (HTTP 408)", meter=meter
-            )
-        if status == 412:
-            raise MeetdataUnsupportedError(
-                f"{where}: alias not supported by this CEMM (HTTP 412)", meter=meter
-            )
-        if status == 404:
-            raise MeetdataNotFoundError(f"{where}: not found (HTTP 404)", meter=meter)
-        if status == 429:
-            raise MeetdataRateLimitError(
-                f"{where}: rate limited (HTTP 429)",
-                retry_after=parse_retry_after(retry_after, dates=False),
-                meter=meter,
-            )
-        if status >= 500:
-            raise MeetdataConnectionError(
-                f"{where}: server error (HTTP {status})", meter=meter
-            )
-        if 400 <= status < 500:
-            raise MeetdataInvalidRequestError(
-                f"{where}: request refused (HTTP {status})", meter=meter
-            )
-        raise MeetdataResponseError(f"{where}: unexpected HTTP {status}", meter=meter)
+        if status in _MESSAGES:
+            detail = _MESSAGES[status].format(status=status)
+        elif status >= 500:
+            detail = f"server error (HTTP {status})"
+        elif 400 <= status < 500:
+            detail = f"request refused (HTTP {status})"
+        else:
+            detail = f"unexpected HTTP {status}"
+        raise status_error(
+            status,
+            f"CEMM Open API {path}: {detail}",
+            meter=meter,
+            retry_after=(
+                parse_retry_after(retry_after, dates=False) if status == 429 else None
+            ),
+            overrides=_OVERRIDES,
+            default=(
+                MeetdataInvalidRequestError
+                if 400 <= status < 500
+                else MeetdataResponseError
+            ),
+        )
 
     @staticmethod
     def _alias_path(uid: str, alias: str, suffix: str = "") -> str:

@@ -17,12 +17,9 @@ from multidict import MultiDict
 
 from ....api.base import MeterDataClient
 from ....api.errors import (
-    MeetdataAuthError,
-    MeetdataConnectionError,
+    MeetdataError,
     MeetdataInvalidRequestError,
     MeetdataNotFoundError,
-    MeetdataPermissionError,
-    MeetdataRateLimitError,
     MeetdataResponseError,
 )
 from ....api.http import (
@@ -32,6 +29,7 @@ from ....api.http import (
     basic_authorization,
     parse_retry_after,
     request,
+    status_error,
 )
 from ....api.models import IntervalSeries, LatestReadings, Meter, Quantity, Reading
 from .model import (
@@ -77,6 +75,17 @@ __all__ = [
 ]
 
 _LOGGER = logging.getLogger(__name__)
+
+#: DTL answers 400 to a refused request; 408 and 422 are not in its document.
+_OVERRIDES: dict[int, type[MeetdataError]] = dict.fromkeys(
+    (408, 422), MeetdataResponseError
+)
+_MESSAGES = {
+    400: "request refused",
+    401: "username or password refused",
+    403: "access refused",
+    429: "too many requests",
+}
 
 
 class DtlClient(MeterDataClient):
@@ -154,30 +163,25 @@ class DtlClient(MeterDataClient):
         status = response.status
         if 200 <= status < 300:
             return response
-        where = f"{path} answered HTTP {status}"
-        if status == 401:
-            raise MeetdataAuthError(
-                f"{where}: username or password refused", meter=meter
-            )
-        if status == 403:
-            raise MeetdataPermissionError(f"{where}: access refused", meter=meter)
         if status == 404:
-            if meter is None:
-                raise MeetdataNotFoundError(f"{where}: check the base URL")
-            raise MeetdataNotFoundError(
-                f"{where}: meter {meter} not found", meter=meter
+            detail = (
+                "check the base URL" if meter is None else f"meter {meter} not found"
             )
-        if status == 400:
-            raise MeetdataInvalidRequestError(f"{where}: request refused", meter=meter)
-        if status == 429:
-            raise MeetdataRateLimitError(
-                f"{where}: too many requests",
-                retry_after=parse_retry_after(response.headers.get("Retry-After")),
-                meter=meter,
+        else:
+            detail = _MESSAGES.get(
+                status, "server error" if status >= 500 else "unexpected status"
             )
-        if status >= 500:
-            raise MeetdataConnectionError(f"{where}: server error", meter=meter)
-        raise MeetdataResponseError(f"{where}: unexpected status", meter=meter)
+        raise status_error(
+            status,
+            f"{path} answered HTTP {status}: {detail}",
+            meter=meter,
+            retry_after=(
+                parse_retry_after(response.headers.get("Retry-After"))
+                if status == 429
+                else None
+            ),
+            overrides=_OVERRIDES,
+        )
 
     async def _parse[T](self, body: bytes, parse: Callable[[bytes], T]) -> T:
         """Parse small bodies inline and large ones in the executor."""

@@ -15,15 +15,18 @@ import orjson
 
 from ....api.base import MeterDataClient
 from ....api.errors import (
-    MeetdataAuthError,
-    MeetdataConnectionError,
     MeetdataError,
     MeetdataInvalidRequestError,
-    MeetdataPermissionError,
     MeetdataRateLimitError,
     MeetdataResponseError,
 )
-from ....api.http import DEFAULT_TIMEOUT, MAX_RESPONSE_BYTES, parse_retry_after, request
+from ....api.http import (
+    DEFAULT_TIMEOUT,
+    MAX_RESPONSE_BYTES,
+    parse_retry_after,
+    request,
+    status_error,
+)
 from ....api.models import Quantity
 from .auth import FluviusTokenProvider
 from .errors import FluviusNoMandateError
@@ -56,6 +59,14 @@ from .sandbox import decode_sandbox_ean
 from .windows import _utcnow
 
 _LOGGER = logging.getLogger(__name__)
+
+#: Fluvius answers 404 for a missing mandate; 429 is retried above.
+_OVERRIDES: dict[int, type[MeetdataError]] = {
+    404: FluviusNoMandateError,
+    408: MeetdataResponseError,
+    422: MeetdataResponseError,
+    429: MeetdataResponseError,
+}
 
 type _CacheKey = tuple[str, str, str, str, str, str]
 
@@ -209,29 +220,20 @@ class FluviusApi(MeterDataClient):
         where = f"{path} for EAN {ean}" if ean else path
         suffix = f": {detail}" if detail else ""
         if status == 400:
-            return MeetdataInvalidRequestError(
-                f"Fluvius refused the request to {where} (HTTP 400){suffix}", meter=ean
+            message = f"Fluvius refused the request to {where} (HTTP 400){suffix}"
+        elif status == 401:
+            message = (
+                f"Fluvius refused the token or subscription key (HTTP 401){suffix}"
             )
-        if status == 401:
-            return MeetdataAuthError(
-                f"Fluvius refused the token or subscription key (HTTP 401){suffix}",
-                meter=ean,
-            )
-        if status == 403:
-            return MeetdataPermissionError(
-                f"Fluvius denies access to {where} (HTTP 403){suffix}", meter=ean
-            )
-        if status == 404:
-            return FluviusNoMandateError(
-                f"No valid Fluvius mandate for {where} (HTTP 404){suffix}", meter=ean
-            )
-        if status >= 500:
-            return MeetdataConnectionError(
-                f"Fluvius server error on {where} (HTTP {status})", meter=ean
-            )
-        return MeetdataResponseError(
-            f"Unexpected HTTP {status} from Fluvius on {where}", meter=ean
-        )
+        elif status == 403:
+            message = f"Fluvius denies access to {where} (HTTP 403){suffix}"
+        elif status == 404:
+            message = f"No valid Fluvius mandate for {where} (HTTP 404){suffix}"
+        elif status >= 500:
+            message = f"Fluvius server error on {where} (HTTP {status})"
+        else:
+            message = f"Unexpected HTTP {status} from Fluvius on {where}"
+        return status_error(status, message, meter=ean, overrides=_OVERRIDES)
 
     def _server_message(self, body: bytes) -> str:
         """Return a short, secret-free message from an error body."""

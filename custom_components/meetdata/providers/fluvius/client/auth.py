@@ -9,14 +9,14 @@ import time
 import aiohttp
 import orjson
 
-from ....api.errors import (
-    MeetdataConnectionError,
-    MeetdataRateLimitError,
-    MeetdataResponseError,
-)
-from ....api.http import request
+from ....api.errors import MeetdataError, MeetdataResponseError
+from ....api.http import request, status_error
 from .errors import FluviusTokenError
 
+# The token endpoint knows only 400/401 (above), 429 and 5xx.
+_HTTP_OVERRIDES: dict[int, type[MeetdataError]] = dict.fromkeys(
+    (403, 404, 408, 422), MeetdataResponseError
+)
 # Renew this long before the token expires (halved for very short tokens).
 RENEW_MARGIN = 300.0
 # Azure AD error codes that mean "these credentials are wrong".
@@ -108,18 +108,16 @@ class FluviusTokenProvider:
                 f"(HTTP {resp.status}, {code})",
                 code=code,
             )
-        if resp.status == 429:
-            raise MeetdataRateLimitError(
-                "Fluvius token endpoint rate limited the client (HTTP 429)"
-            )
-        if resp.status >= 500:
-            raise MeetdataConnectionError(
-                f"Fluvius token endpoint failed (HTTP {resp.status})"
-            )
         if resp.status != 200:
-            raise MeetdataResponseError(
-                f"Unexpected HTTP {resp.status} from the Fluvius token endpoint"
-            )
+            if resp.status == 429:
+                message = "Fluvius token endpoint rate limited the client (HTTP 429)"
+            elif resp.status >= 500:
+                message = f"Fluvius token endpoint failed (HTTP {resp.status})"
+            else:
+                message = (
+                    f"Unexpected HTTP {resp.status} from the Fluvius token endpoint"
+                )
+            raise status_error(resp.status, message, overrides=_HTTP_OVERRIDES)
         if not isinstance(body, dict):
             raise MeetdataResponseError("Fluvius token endpoint sent no JSON object")
         token = body.get("access_token")

@@ -7,18 +7,21 @@ import re
 
 from ....api.errors import (
     MeetdataAuthError,
-    MeetdataConnectionError,
     MeetdataError,
     MeetdataInvalidRequestError,
     MeetdataNotFoundError,
     MeetdataPermissionError,
-    MeetdataRateLimitError,
     MeetdataResponseError,
 )
-from ....api.http import REDACTED
+from ....api.http import REDACTED, status_error
 from .ean import gs1_check_digit_ok, is_valid_ean_format
 
 MAX_SERVER_TEXT = 300
+
+#: Kenter knows only 401, 403, 429 and 5xx; every other status is a bad answer.
+_HTTP_OVERRIDES: dict[int, type[MeetdataError]] = dict.fromkeys(
+    (400, 404, 408, 422), MeetdataResponseError
+)
 
 
 class KenterFaultError(MeetdataError):
@@ -142,13 +145,9 @@ def http_status_error(
     status: int, url: str, retry_after: float | None = None
 ) -> MeetdataError:
     """Map an HTTP status that carried no SOAP fault to a Meetdata error."""
-    message = f"Kenter answered HTTP {status} at {url}"
-    if status == 401:
-        return MeetdataAuthError(message)
-    if status == 403:
-        return MeetdataPermissionError(message)
-    if status == 429:
-        return MeetdataRateLimitError(message, retry_after=retry_after)
-    if status >= 500:
-        return MeetdataConnectionError(message)
-    return MeetdataResponseError(message)
+    return status_error(
+        status,
+        f"Kenter answered HTTP {status} at {url}",
+        retry_after=retry_after,
+        overrides=_HTTP_OVERRIDES,
+    )

@@ -11,17 +11,14 @@ from typing import cast
 
 import aiohttp
 
-from ....api.errors import (
-    MeetdataAuthError,
-    MeetdataConnectionError,
-    MeetdataError,
-    MeetdataInvalidRequestError,
-    MeetdataNotFoundError,
-    MeetdataPermissionError,
-    MeetdataRateLimitError,
-    MeetdataResponseError,
+from ....api.errors import MeetdataAuthError, MeetdataError, MeetdataResponseError
+from ....api.http import (
+    REDACTED,
+    HttpResponse,
+    parse_retry_after,
+    request,
+    status_error,
 )
-from ....api.http import REDACTED, HttpResponse, parse_retry_after, request
 from . import params as p
 from .parse import parse_error
 from .xmlsafe import Element, parse_xml
@@ -143,25 +140,20 @@ class WattworxTransport:
         text = f"Wattworx {name} answered {status}"
         if message:
             text += f": {self._clean(message)}"
-        if status == 401:
-            return MeetdataAuthError(text)
-        if status == 403:
-            # A valid key that may not read this EAN (authorisation not
-            # signed) is not a reason to re-authenticate.
-            if meter is not None:
-                return MeetdataPermissionError(text, meter=meter)
-            return MeetdataAuthError(text)
-        if status == 404:
-            return MeetdataNotFoundError(text, meter=meter)
-        if status in (400, 422):
-            return MeetdataInvalidRequestError(text, meter=meter)
-        if status == 429:
-            return MeetdataRateLimitError(
-                text, retry_after=parse_retry_after(retry_after), meter=meter
-            )
-        if 500 <= status < 600:
-            return MeetdataConnectionError(text, meter=meter)
-        return MeetdataResponseError(text, meter=meter)
+        # A valid key that may not read this EAN (authorisation not signed)
+        # is not a reason to re-authenticate; a 403 without a meter is.
+        overrides: dict[int, type[MeetdataError]] = {408: MeetdataResponseError}
+        if meter is None:
+            overrides[403] = MeetdataAuthError
+        if status >= 600:
+            overrides[status] = MeetdataResponseError
+        return status_error(
+            status,
+            text,
+            meter=None if status == 401 else meter,
+            retry_after=parse_retry_after(retry_after) if status == 429 else None,
+            overrides=overrides,
+        )
 
     def _clean(self, message: str | None) -> str:
         """Return a server message without the key or control characters."""
