@@ -17,6 +17,7 @@ from homeassistant.core import HomeAssistant, State
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.recorder import get_instance
+import pytest
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
@@ -244,3 +245,26 @@ def entity_snapshot(hass: HomeAssistant, entry_id: str) -> list[dict[str, Any]]:
             }
         )
     return result
+
+
+def assert_rechained(
+    before: list[dict[str, Any]],
+    after: list[dict[str, Any]],
+    corrected: float,
+    added: float,
+) -> None:
+    """Check a correction of ``added`` in hour ``corrected`` and its later sums.
+
+    Hours before it are untouched, that hour's amount grows by ``added``, and
+    every later hour keeps its amount while its running sum grows by ``added``.
+    """
+    assert [row["start"] for row in after] == [row["start"] for row in before]
+    for old, new in zip(before, after, strict=True):
+        if old["start"] < corrected:
+            assert new == old
+        elif old["start"] == corrected:
+            assert new["state"] == pytest.approx(old["state"] + added)
+            assert new["sum"] == pytest.approx(old["sum"] + added)
+        else:
+            assert new["state"] == pytest.approx(old["state"])
+            assert new["sum"] == pytest.approx(old["sum"] + added)

@@ -25,7 +25,7 @@ from custom_components.meetdata.api.models import Interval, Meter, Quantity
 from custom_components.meetdata.statistics import HOUR, statistic_id, statistic_metadata
 from custom_components.meetdata.statistics_rows import hourly_amounts, hourly_means
 
-from ..helpers import stat_rows
+from ..helpers import assert_rechained, stat_rows
 from ..simulators.cemm import DEFAULT_UID, CemmSimulator
 
 #: Recorder statistics: scripts/test_db runs these on PostgreSQL and MariaDB.
@@ -198,16 +198,7 @@ async def test_correction_rewrites_its_hour_and_every_later_sum(
     await hass.async_block_till_done()
     after = await _rows(hass, stat, since)
 
-    assert [row["start"] for row in after] == [row["start"] for row in before]
-    for old, new in zip(before, after, strict=True):
-        if old["start"] < target["start"]:
-            assert new == old
-        elif old["start"] == target["start"]:
-            assert new["state"] == pytest.approx(old["state"] + added)
-            assert new["sum"] == pytest.approx(old["sum"] + added)
-        else:
-            assert new["state"] == pytest.approx(old["state"])
-            assert new["sum"] == pytest.approx(old["sum"] + added)
+    assert_rechained(before, after, target["start"], added)
 
 
 async def test_history_import_runs_again_every_hour(

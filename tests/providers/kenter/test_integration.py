@@ -21,7 +21,6 @@ from homeassistant.components.recorder import get_instance
 from homeassistant.components.recorder.statistics import (
     get_metadata,
     list_statistic_ids,
-    statistics_during_period,
 )
 from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_USER, ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
@@ -60,7 +59,13 @@ from custom_components.meetdata.units import REACTIVE_ENERGY, REACTIVE_POWER
 
 from ...conftest import Serve
 from ...ha_conftest import auto_recorder, settle_background_imports  # noqa: F401
-from ...helpers import find_device, form_fields, sensor_state, visible_tracebacks
+from ...helpers import (
+    find_device,
+    form_fields,
+    sensor_state,
+    stat_rows,
+    visible_tracebacks,
+)
 from ...simulators.kenter import PATH, KenterSimulator, SimConnection, SimMeter
 
 EAN_E = "876600504607071300"  # electricity, four counters (bad GS1 check digit)
@@ -217,18 +222,7 @@ def _hourly(intervals: Iterable[Interval]) -> dict[float, float]:
 async def _rows(
     hass: HomeAssistant, stat_id: str, start: datetime, end: datetime | None = None
 ) -> list[dict[str, Any]]:
-    await async_wait_recording_done(hass)
-    result = await get_instance(hass).async_add_executor_job(
-        statistics_during_period,
-        hass,
-        start,
-        end,
-        {stat_id},
-        "hour",
-        None,
-        {"state", "sum"},
-    )
-    return list(result.get(stat_id, []))
+    return await stat_rows(hass, stat_id, start, end, ("state", "sum"))
 
 
 async def _assert_equals_source(

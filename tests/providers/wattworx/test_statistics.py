@@ -21,7 +21,7 @@ from custom_components.meetdata.providers.wattworx.client.times import local_day
 from custom_components.meetdata.statistics import HOUR
 
 from ...ha_conftest import auto_recorder, settle_background_imports  # noqa: F401
-from ...helpers import stat_rows
+from ...helpers import assert_rechained, stat_rows
 from ...simulators.wattworx import (
     EAN_GAS,
     EAN_GAS_2,
@@ -196,16 +196,7 @@ async def test_correction_rewrites_its_hour_and_every_later_sum(
     await hass.async_block_till_done()
     after = await _rows(hass, stat, since)
 
-    assert [row["start"] for row in after] == [row["start"] for row in before]
-    for old, new in zip(before, after, strict=True):
-        if old["start"] < target["start"]:
-            assert new == old
-        elif old["start"] == target["start"]:
-            assert new["state"] == pytest.approx(old["state"] + added)
-            assert new["sum"] == pytest.approx(old["sum"] + added)
-        else:
-            assert new["state"] == pytest.approx(old["state"])
-            assert new["sum"] == pytest.approx(old["sum"] + added)
+    assert_rechained(before, after, target["start"], added)
 
 
 async def test_history_starts_at_first_data_date(
