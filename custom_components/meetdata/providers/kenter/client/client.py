@@ -52,9 +52,9 @@ from .parse import CounterSeries
 from .provider import PROVIDER
 from .readings import latest_readings
 from .windows import (
-    END_PAD as _END_PAD,
-    ceil_second as _ceil_second,
-    floor_second as _floor_second,
+    END_PAD,
+    ceil_second,
+    floor_second,
     format_timestamp,
     history_windows,
 )
@@ -275,8 +275,8 @@ class KenterClient(MeterDataClient):
         """
         codec = await _async_codec()
         request_element = element | {
-            "startDate": format_timestamp(_floor_second(start)),
-            "endDate": format_timestamp(_ceil_second(min(end + _END_PAD, now))),
+            "startDate": format_timestamp(floor_second(start)),
+            "endDate": format_timestamp(ceil_second(min(end + END_PAD, now))),
         }
         decode = functools.partial(
             codec.decode_meter_data, window_start=start, window_end=end
@@ -286,7 +286,7 @@ class KenterClient(MeterDataClient):
         except KenterInvalidRequestError as err:
             if err.code != FAULT_PERIOD_TOO_LONG or end - start <= _MIN_SPLIT:
                 raise
-        middle = _floor_second(start + (end - start) / 2)
+        middle = floor_second(start + (end - start) / 2)
         _LOGGER.debug(
             "Kenter refused %s..%s as too long (1005); asking in two halves",
             start.isoformat(),
