@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntries, ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
@@ -20,20 +20,6 @@ from custom_components.meetdata.const import CONF_PROVIDER
 from ..conftest import Serve
 from ..helpers import form_fields
 from ..provider_cases import ProviderCase, Sim, all_providers, serve_case
-
-
-@pytest.fixture
-def reloads(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Count Home Assistant's reloads per config entry id."""
-    counted: Counter[str] = Counter()
-    reload = ConfigEntries.async_reload
-
-    async def _counting(self: ConfigEntries, entry_id: str) -> bool:
-        counted[entry_id] += 1
-        return await reload(self, entry_id)
-
-    monkeypatch.setattr(ConfigEntries, "async_reload", _counting)
-    return counted
 
 
 @pytest.fixture

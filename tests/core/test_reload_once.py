@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from homeassistant.config_entries import ConfigEntries, ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.meetdata.const import (
@@ -24,20 +23,6 @@ from custom_components.meetdata.const import (
 
 from ..helpers import advanced
 from ..simulators.cemm import CemmSimulator
-
-
-@pytest.fixture
-def reloads(hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Count Home Assistant's reloads per config entry id."""
-    counted: Counter[str] = Counter()
-    reload = ConfigEntries.async_reload
-
-    async def _counting(self: ConfigEntries, entry_id: str) -> bool:
-        counted[entry_id] += 1
-        return await reload(self, entry_id)
-
-    monkeypatch.setattr(ConfigEntries, "async_reload", _counting)
-    return counted
 
 
 async def test_reconfigure_reloads_once_and_keeps_the_url(
