@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+import functools
+from typing import TYPE_CHECKING
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
 from .api.base import MeterDataClient
-from .api.errors import MeetdataError, MeetdataPermissionError
+from .api.errors import (
+    MeetdataAuthError,
+    MeetdataError,
+    MeetdataPermissionError,
+    MeetdataRateLimitError,
+)
+from .api.failure_domains import FailureDomains, most_telling
 from .api.models import LatestReadings, Meter
 from .const import DOMAIN, HISTORY_UPDATE_INTERVAL, LOGGER
-from .errors import ha_error
+from .errors import ha_error, service_call_error
+from .outages import MeterOutages
 from .repairs import async_clear_meter_issue, async_raise_meter_issue
 from .runtime import MeetdataConfigEntry
 from .statistics import StatisticsImporter
@@ -22,22 +31,45 @@ from .statistics import StatisticsImporter
 if TYPE_CHECKING:
     from .providers.base import ProviderSpec
 
+ISSUE_NO_PERMISSION = "no_permission"
 
-async def async_call_client[T](
+
+@callback
+def async_meter_failed(
+    hass: HomeAssistant, entry: MeetdataConfigEntry, meter: Meter, err: MeetdataError
+) -> None:
+    """Ask the user to act where one meter's failure needs it.
+
+    No rights to the meter: a repair issue naming it. One connection's
+    passcode refused (Kenter): re-authentication, which names the EAN-code.
+    """
+    if isinstance(err, MeetdataPermissionError):
+        async_raise_meter_issue(
+            hass, entry, ISSUE_NO_PERMISSION, err.meter or meter.key
+        )
+    elif isinstance(err, MeetdataAuthError):
+        entry.async_start_reauth(hass)
+
+
+@callback
+def async_meters_readable(
     hass: HomeAssistant,
     entry: MeetdataConfigEntry,
-    call: Callable[..., Coroutine[Any, Any, T]],
-    *args: Any,
-    **kwargs: Any,
-) -> T:
-    """Run a client call; turn its errors into what Home Assistant expects."""
-    try:
-        result = await call(*args, **kwargs)
-    except MeetdataError as err:
-        if isinstance(err, MeetdataPermissionError) and err.meter:
-            async_raise_meter_issue(hass, entry, "no_permission", err.meter)
-        raise ha_error(err) from err
-    return result
+    meters: Iterable[Meter],
+    failing: Iterable[str],
+) -> None:
+    """Clear the permission issues of the meters that answered."""
+    failing = set(failing)
+    bad = {_id for m in meters if m.key in failing for _id in _issue_ids(m)}
+    for meter in meters:
+        if meter.key not in failing:
+            for issue_meter in _issue_ids(meter) - bad:
+                async_clear_meter_issue(hass, entry, ISSUE_NO_PERMISSION, issue_meter)
+
+
+def _issue_ids(meter: Meter) -> set[str]:
+    """Return the ids a meter's issues may carry: its key and its EAN-code."""
+    return {meter.key, meter.attributes.get("ean", meter.key)}
 
 
 class MeetdataCoordinator[T](DataUpdateCoordinator[T]):
@@ -82,16 +114,24 @@ class LatestCoordinator(MeetdataCoordinator[LatestReadings]):
         super().__init__(
             hass, entry, client, meters, job="latest", update_interval=update_interval
         )
+        self.domains = FailureDomains(client)
+        self.outages = MeterOutages(entry.title, "latest readings")
 
     async def _async_update_data(self) -> LatestReadings:
-        data = await async_call_client(
-            self.hass, self.config_entry, self.client.async_get_latest, self.meters
-        )
+        try:
+            readings, failures = await self.domains.async_latest(self.meters)
+        except MeetdataError as err:
+            if isinstance(err, MeetdataPermissionError) and err.meter:
+                async_raise_meter_issue(
+                    self.hass, self.config_entry, ISSUE_NO_PERMISSION, err.meter
+                )
+            raise ha_error(err) from err
         for meter in self.meters:
-            async_clear_meter_issue(
-                self.hass, self.config_entry, "no_permission", meter.key
-            )
-        return data
+            if (failure := failures.get(meter.key)) is not None:
+                async_meter_failed(self.hass, self.config_entry, meter, failure)
+        async_meters_readable(self.hass, self.config_entry, self.meters, failures)
+        self.outages.update(failures)
+        return readings
 
 
 class HistoryCoordinator(MeetdataCoordinator[dict[str, datetime]]):
@@ -116,6 +156,7 @@ class HistoryCoordinator(MeetdataCoordinator[dict[str, datetime]]):
         )
         self.history_days = history_days
         self.importer = StatisticsImporter(hass, client)
+        self.outages = MeterOutages(entry.title, "history import")
 
     def _spec(self) -> ProviderSpec:
         return self.config_entry.runtime_data.spec
@@ -124,33 +165,73 @@ class HistoryCoordinator(MeetdataCoordinator[dict[str, datetime]]):
         now = dt_util.utcnow()
         since = now - timedelta(days=self.history_days)
         spec = self._spec()
-        newest = dict(self.data or {})
-        for meter in self.meters:
-            newest |= await async_call_client(
-                self.hass,
-                self.config_entry,
+        newest, failures = await self._async_each_meter(
+            functools.partial(
                 self.importer.async_import_meter,
-                meter,
                 since=since,
                 now=now,
                 overlap=spec.history_overlap,
                 window=spec.history_window,
             )
-        return newest
+        )
+        if failures and not newest:
+            # Not one meter brought data: the account, not a meter, fails.
+            raise ha_error(most_telling(failures.values()))
+        self.outages.update(failures)
+        return dict(self.data or {}) | newest
+
+    async def _async_each_meter(
+        self, job: Callable[[Meter], Awaitable[dict[str, datetime]]]
+    ) -> tuple[dict[str, datetime], dict[str, MeetdataError]]:
+        """Run ``job`` for every meter; one meter's error never stops the others.
+
+        A refused credential of the account or a rate limit stops the run.
+        """
+        newest: dict[str, datetime] = {}
+        failures: dict[str, MeetdataError] = {}
+        for meter in self.meters:
+            try:
+                newest |= await job(meter)
+            except MeetdataError as err:
+                if isinstance(err, MeetdataRateLimitError) or (
+                    isinstance(err, MeetdataAuthError) and err.meter is None
+                ):
+                    raise ha_error(err) from err
+                failures[meter.key] = err
+                async_meter_failed(self.hass, self.config_entry, meter, err)
+        return newest, failures
 
     async def async_import_from(self, start: datetime) -> dict[str, datetime]:
-        """Re-import every meter from ``start`` (the import_history service)."""
+        """Re-import every meter from ``start`` (the import_history action).
+
+        Every meter that answers is imported; then a translated error names
+        the meters that failed.
+        """
         now = dt_util.utcnow()
-        newest: dict[str, datetime] = {}
-        for meter in self.meters:
-            newest |= await async_call_client(
-                self.hass,
-                self.config_entry,
-                self.importer.async_import_period,
-                meter,
-                start,
-                now,
-                self._spec().history_window,
+        window = self._spec().history_window
+        try:
+            newest, failures = await self._async_each_meter(
+                lambda meter: self.importer.async_import_period(
+                    meter, start, now, window
+                )
             )
+        except HomeAssistantError as err:
+            if isinstance(err.__cause__, MeetdataError):
+                raise service_call_error(
+                    self.hass, self.config_entry, err.__cause__
+                ) from err.__cause__
+            raise  # pragma: no cover - only client errors are wrapped
         self.async_set_updated_data((self.data or {}) | newest)
+        if failures:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="import_failed",
+                translation_placeholders={
+                    "meters": ", ".join(
+                        f"{key} ({err})" for key, err in failures.items()
+                    ),
+                    "imported": str(len(self.meters) - len(failures)),
+                    "count": str(len(self.meters)),
+                },
+            )
         return newest

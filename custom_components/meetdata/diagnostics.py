@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
+from .api.errors import MeetdataError
 from .runtime import MeetdataConfigEntry
 
 
@@ -42,9 +44,16 @@ async def async_get_config_entry_diagnostics(
             for meter_key, readings in latest.items()
         },
         "latest_update_success": runtime.latest.last_update_success,
+        "latest_failing_meters": _failing(runtime.latest.outages.current),
         "history": {
             stat_id: hour.isoformat()
             for stat_id, hour in (runtime.history.data or {}).items()
         },
         "history_update_success": runtime.history.last_update_success,
+        "history_failing_meters": _failing(runtime.history.outages.current),
     }
+
+
+def _failing(outages: Mapping[str, MeetdataError]) -> dict[str, str]:
+    """Return the error of each failing meter (messages carry no secrets)."""
+    return {key: f"{type(err).__name__}: {err}" for key, err in outages.items()}

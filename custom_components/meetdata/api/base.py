@@ -6,7 +6,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from .errors import MeetdataError
 from .models import IntervalSeries, LatestReadings, Meter, Provider, Quantity
+
+#: Errors of the meters (by failure unit) that failed on their own in a poll.
+type UnitFailures = dict[str, MeetdataError]
 
 
 class MeterDataClient(ABC):
@@ -39,6 +43,25 @@ class MeterDataClient(ABC):
         ``start`` and ``end`` are timezone-aware; the client splits the period
         into whatever windows its API allows.
         """
+
+    def failure_unit(self, meter: Meter) -> str:
+        """Return the id of what fails together with ``meter`` (default: itself).
+
+        Meters of one unit are asked in one request when a combined request
+        has to be split (Kenter: every meter code of one EAN-code).
+        """
+        return meter.key
+
+    async def async_get_latest_partial(
+        self, meters: Sequence[Meter]
+    ) -> tuple[LatestReadings, UnitFailures]:
+        """Return the latest readings, and the error of each unit that failed.
+
+        Clients that ask per meter anyway override this to report a meter's
+        error beside the others' readings; the default is one combined
+        ``async_get_latest``, raising whatever it raises.
+        """
+        return await self.async_get_latest(meters), {}
 
     async def async_earliest_change(
         self, meter: Meter, since: datetime, now: datetime

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+import functools
 import math
 from typing import Any
 
@@ -178,6 +179,26 @@ def status_error(
     if issubclass(cls, MeetdataRateLimitError):
         return cls(message, retry_after=retry_after, meter=meter)
     return cls(message, meter=meter)
+
+
+async def gather_each[T](
+    calls: Iterable[Callable[[], Awaitable[T]]], limit: int
+) -> list[T | MeetdataError]:
+    """Run calls with at most ``limit`` at a time; each result or its error, in order.
+
+    A ``MeetdataError`` of one call is returned in its place and the others
+    go on; any other exception cancels the rest and is raised.
+    """
+
+    async def _one(call: Callable[[], Awaitable[T]]) -> T | MeetdataError:
+        try:
+            return await call()
+        except MeetdataError as err:
+            return err
+
+    return await gather_limited(
+        (functools.partial(_one, call) for call in calls), limit
+    )
 
 
 async def gather_limited[T](

@@ -189,16 +189,17 @@ class FluviusIssueTracker:
     def _async_history_updated(self) -> None:
         """Raise "no mandate" for an EAN whose history Fluvius refused."""
         history = self.entry.runtime_data.history
-        if history.last_update_success:
-            self._refused.clear()
-        else:
-            cause = history.last_exception.__cause__ if history.last_exception else None
+        errors = list(history.outages.current.values())
+        if not history.last_update_success and history.last_exception:
+            errors.append(history.last_exception.__cause__)  # type: ignore[arg-type]
+        now = dt_util.utcnow()
+        refused: dict[str, IssueSpec] = {}
+        for cause in errors:
             if isinstance(cause, MeetdataPermissionError) and cause.meter:
                 ean = cause.meter
                 # Ours names the dates; the core's generic issue would repeat it.
                 async_clear_meter_issue(self.hass, self.entry, CORE_NO_PERMISSION, ean)
-                now = dt_util.utcnow()
-                self._refused[ean] = IssueSpec(
+                refused[ean] = IssueSpec(
                     ISSUE_NO_MANDATE,
                     f"read_{ean}",
                     {
@@ -207,4 +208,5 @@ class FluviusIssueTracker:
                         "end": local_date(now),
                     },
                 )
+        self._refused = refused
         self.async_sync()

@@ -21,7 +21,6 @@ import hashlib
 from typing import Any
 
 import aiohttp
-from homeassistant.core import HomeAssistant
 from homeassistant.helpers.selector import (
     BooleanSelector,
     SelectOptionDict,
@@ -40,7 +39,6 @@ from ..base import (
     PASSWORD_SELECTOR,
     URL_SELECTOR,
     FormError,
-    MeetdataEntry,
     ProviderFlowStep,
     ProviderSpec,
     advanced_section,
@@ -67,7 +65,6 @@ from .connections import (
     connections_of,
 )
 from .flow import KENTER_FLOW_STEPS
-from .issues import async_track_permissions
 
 BASE = "base"
 
@@ -307,12 +304,6 @@ class KenterSpec(ProviderSpec):
     def flow_steps(self) -> Mapping[str, ProviderFlowStep]:
         """Return the steps that ask for connections one at a time."""
         return KENTER_FLOW_STEPS
-
-    async def async_setup_entry(
-        self, hass: HomeAssistant, entry: MeetdataEntry
-    ) -> None:
-        """Clear an EAN-code's permission issue once a poll reads it again."""
-        async_track_permissions(hass, entry)
 
 
 def _ean_selector(

@@ -206,6 +206,10 @@ class KenterClient(MeterDataClient):
             )
         return list(meters.values())
 
+    def failure_unit(self, meter: Meter) -> str:
+        """Return the meter's EAN-code: a fault concerns a connection (manual 2.5)."""
+        return _ean_of(meter)
+
     async def async_get_latest(self, meters: Sequence[Meter]) -> LatestReadings:
         """Return the latest readings of these meters in one getLatestMeasurement."""
         wanted = {meter.key for meter in meters}
