@@ -115,7 +115,7 @@ class HistoryCoordinator(MeetdataCoordinator[dict[str, datetime]]):
             update_interval=HISTORY_UPDATE_INTERVAL,
         )
         self.history_days = history_days
-        self.importer = StatisticsImporter(hass, client)
+        self.importer = StatisticsImporter(hass, client, entry)
 
     def _spec(self) -> ProviderSpec:
         return self.config_entry.runtime_data.spec

@@ -18,6 +18,8 @@ async def async_get_config_entry_diagnostics(
     runtime = entry.runtime_data
     redact = set(runtime.spec.secret_keys) | set(runtime.spec.private_keys)
     latest = runtime.latest.data or {}
+    holes = runtime.history.importer.holes
+    await holes.async_load()
     return {
         "entry": {
             "title": entry.title,
@@ -47,4 +49,5 @@ async def async_get_config_entry_diagnostics(
             for stat_id, hour in (runtime.history.data or {}).items()
         },
         "history_update_success": runtime.history.last_update_success,
+        "history_holes": holes.diagnostics(),
     }
