@@ -303,6 +303,9 @@ class StatisticsImporter:
             run = _Run()
             try:
                 newest = await self._async_fill_holes(meter, window, run, now)
+                # Holes that keep failing never keep the newest hours out:
+                # the import gets at least one window of its own.
+                run.streak = min(run.streak, MAX_FAILED_WINDOWS - 1)
                 start = await self._async_resume_point(meter, since, now, overlap)
                 # Holes were just tried: the resume point may lie before one
                 # (a daily statistic), but its period is not read twice.

@@ -199,6 +199,30 @@ async def test_a_hole_open_for_a_day_raises_a_repair_issue(
     assert_p1_equals_source(await stat_rows(hass, "cemm"), loaded.sim)
 
 
+async def test_a_meter_whose_every_window_fails_stops_after_two(
+    hass: HomeAssistant, make_proxy: MakeProxy
+) -> None:
+    """No hammering: two failed windows in a row end the run; no hole is kept."""
+    row = replace(CEMM, options={"history_days": 20})
+    sim = row.make_sim(keep_days=25)
+    proxy = await make_proxy(row, sim)
+    proxy.fault = Fault("status", status=503, body=b"down", match=_day_in((0, 1e12)))
+    loaded = await load_row(hass, row, proxy, sim)
+    assert not loaded.runtime.history.last_update_success
+    assert await _holes(hass, loaded) == {}
+    assert not any((await stat_rows(hass, "cemm")).values())
+    # Windows of 7 days from 20 days back: the third one's days start at 14
+    # days (the day it shares with the second) and end today.
+    third_window = _first_hour(datetime.now(UTC), 20) + timedelta(days=15)
+    asked = [
+        float(URL(s.path_qs).query["time"])
+        for s in proxy.seen
+        if "/data/day/" in s.path_qs
+    ]
+    assert asked, "the first two windows were asked"
+    assert max(asked) < third_window.timestamp(), "the third window was not"
+
+
 def _span(path_qs: str) -> timedelta | None:
     """Return the period a /meetdata request asks for (None: another request)."""
     url = URL(path_qs)
@@ -257,3 +281,41 @@ async def test_windows_refused_as_too_long_are_halved(
     assert means == pytest.approx(
         {hour: sum(values) / len(values) for hour, values in power.items()}
     )
+
+
+async def test_a_window_refused_at_every_length_counts_as_failed(
+    hass: HomeAssistant, make_proxy: MakeProxy
+) -> None:
+    """Halved down to a day, then an hour; refused still, the window failed.
+
+    Every history request of the metering company is refused (413), even an
+    hour; the latest readings still answer. Each meter's run gives up after
+    two failed windows, having asked each one at most six times.
+    """
+    sim: DtlSimulator = DTL.make_sim(keep_days=30)
+    proxy = await make_proxy(DTL, sim)
+    old = sim.now - timedelta(hours=6)
+
+    def _history(request: web.Request) -> bool:
+        span = _span(request.path_qs)
+        start = datetime.fromisoformat(request.query.get("start_tijd", "2000-01-01"))
+        return span is not None and start.astimezone(UTC) < old
+
+    proxy.fault = Fault("status", status=413, match=_history)
+    loaded = await load_row(hass, DTL, proxy, sim)
+    assert loaded.entry.runtime_data.latest.last_update_success
+    assert not loaded.runtime.history.last_update_success
+    assert await _holes(hass, loaded) == {}
+    refused: dict[str, list[timedelta]] = {}
+    for seen in proxy.seen:
+        query = URL(seen.path_qs).query
+        span = _span(seen.path_qs)
+        if span is not None and datetime.fromisoformat(query["start_tijd"]) < old:
+            refused.setdefault(query["meter_ean"], []).append(span)
+    assert refused
+    for spans in refused.values():
+        # Two windows, each asked at 7 days (or what was left) and in
+        # halves down to a day, then once as an hour.
+        assert spans.count(timedelta(hours=1)) == 2, spans
+        assert min(spans) == timedelta(hours=1)
+        assert len(spans) <= 2 * 6
