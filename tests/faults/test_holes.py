@@ -27,6 +27,7 @@ from yarl import URL
 
 from custom_components.meetdata.const import DOMAIN
 from custom_components.meetdata.diagnostics import async_get_config_entry_diagnostics
+from custom_components.meetdata.holes import storage_key
 from custom_components.meetdata.statistics import HOUR
 
 from ..simulators.dtl import TRANSFER_METER_EAN, DtlSimulator
@@ -150,11 +151,13 @@ async def test_a_failing_window_does_not_stall_the_hours_after_it(
 
 
 async def test_a_hole_survives_a_restart(
-    hass: HomeAssistant, make_proxy: MakeProxy
+    hass: HomeAssistant, make_proxy: MakeProxy, hass_storage: dict[str, Any]
 ) -> None:
     """Reloaded while the window still fails: the hole is kept and filled later."""
     loaded, _ = await _cemm_with_a_failing_window(hass, make_proxy)
+    stored = storage_key(loaded.entry.entry_id)
     [before] = (await _holes(hass, loaded))[P1]
+    assert hass_storage[stored]["data"]["meters"][P1] == [before]
     assert await hass.config_entries.async_reload(loaded.entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     [after] = (await _holes(hass, loaded))[P1]
@@ -166,6 +169,10 @@ async def test_a_hole_survives_a_restart(
     await hass.async_block_till_done(wait_background_tasks=True)
     assert await _holes(hass, loaded) == {}
     assert_p1_equals_source(await stat_rows(hass, "cemm"), loaded.sim)
+    # A deleted entry leaves no file of holes behind.
+    assert await hass.config_entries.async_remove(loaded.entry.entry_id)
+    await hass.async_block_till_done()
+    assert stored not in hass_storage
 
 
 async def test_a_hole_open_for_a_day_raises_a_repair_issue(
