@@ -24,6 +24,7 @@ from .const import (
 from .coordinator import HistoryCoordinator, LatestCoordinator
 from .entity import device_info, device_key, via_key
 from .errors import ha_error
+from .holes import async_remove_holes
 from .providers import get_spec
 from .repairs import async_clear_entry_issues
 from .runtime import MeetdataConfigEntry, MeetdataRuntimeData
@@ -109,5 +110,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: MeetdataConfigEntry) ->
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: MeetdataConfigEntry) -> None:
-    """Forget the repair issues of a deleted entry (its statistics stay)."""
+    """Forget the repair issues and history holes of a deleted entry.
+
+    Its statistics stay.
+    """
     async_clear_entry_issues(hass, entry.entry_id)
+    await async_remove_holes(hass, entry.entry_id)

@@ -155,7 +155,7 @@ class HistoryCoordinator(MeetdataCoordinator[dict[str, datetime]]):
             update_interval=HISTORY_UPDATE_INTERVAL,
         )
         self.history_days = history_days
-        self.importer = StatisticsImporter(hass, client)
+        self.importer = StatisticsImporter(hass, client, entry)
         self.outages = MeterOutages(entry.title, "history import")
 
     def _spec(self) -> ProviderSpec:

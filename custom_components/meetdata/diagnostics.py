@@ -20,6 +20,8 @@ async def async_get_config_entry_diagnostics(
     runtime = entry.runtime_data
     redact = set(runtime.spec.secret_keys) | set(runtime.spec.private_keys)
     latest = runtime.latest.data or {}
+    holes = runtime.history.importer.holes
+    await holes.async_load()
     return {
         "entry": {
             "title": entry.title,
@@ -51,6 +53,7 @@ async def async_get_config_entry_diagnostics(
         },
         "history_update_success": runtime.history.last_update_success,
         "history_failing_meters": _failing(runtime.history.outages.current),
+        "history_holes": holes.diagnostics(),
     }
 
 

@@ -3,7 +3,10 @@
 Amounts (energy, gas) become hourly rows with a running ``sum``; averages
 (power, voltage) hourly mean/min/max rows (see ``statistics_rows``). Every
 import re-reads an overlap window, merges it with what is stored, and
-re-chains the sums of later rows when a stored hour changed. Database reads go
+re-chains the sums of later rows when a stored hour changed. A window the
+provider refuses as too long or too large is halved; a window that fails
+otherwise is skipped, and kept as a hole (``holes``) when later hours were
+stored, to be imported first on the next runs. Database reads go
 through the recorder's executor; writes are recorder jobs of about
 ``WRITE_JOB_SECONDS`` each, each awaited before the next is queued, so a state
 change never waits behind more than one job of ours. Long series are
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 import time
 from typing import TYPE_CHECKING, Any
@@ -26,12 +29,23 @@ from homeassistant.components.recorder.statistics import (
     statistics_during_period,
 )
 from homeassistant.components.recorder.tasks import RecorderTask
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.recorder import get_instance
+from homeassistant.util import dt as dt_util
 
 from .api.base import MeterDataClient
+from .api.errors import (
+    MeetdataConnectionError,
+    MeetdataError,
+    MeetdataInvalidRequestError,
+    MeetdataRateLimitError,
+    MeetdataResponseError,
+    MeetdataTooLargeError,
+)
 from .api.models import MEAN_QUANTITIES, IntervalSeries, Meter, Quantity
 from .const import LOGGER
+from .holes import Hole, HoleBook, error_text
 from .statistics_rows import (
     HOUR,
     StatType,
@@ -62,6 +76,15 @@ RECORDER_WAIT_TIMEOUT = 300.0
 INLINE_INTERVALS = 1500
 #: How far back to look for the sum an import chains on to.
 SUM_LOOKBACKS = (timedelta(days=2), timedelta(days=40), timedelta(days=4000))
+#: A window refused as too long is halved down to a day, then tried as an hour.
+MIN_SPLIT = timedelta(days=1)
+LAST_SPLIT = timedelta(hours=1)
+#: A meter's run stops after this many failed windows in a row.
+MAX_FAILED_WINDOWS = 2
+#: Errors that ask for a shorter period.
+_TOO_LONG = (MeetdataInvalidRequestError, MeetdataTooLargeError)
+#: Errors of one window that do not stop the run (rate limits do).
+_SKIPPABLE = (MeetdataConnectionError, MeetdataResponseError, *_TOO_LONG)
 
 
 @dataclass(slots=True)
@@ -90,15 +113,83 @@ class _Chain:
     #: The newest hour stored before this run (None: none); unknown until primed.
     stored_last: int | None = None
     primed: bool = False
+    #: The end of the last window stored (rows from here on may need re-chaining).
+    stop: int | None = None
+
+
+@dataclass(slots=True)
+class _Failure:
+    """A window that failed."""
+
+    start: datetime
+    end: datetime
+    error: MeetdataError
+
+
+@dataclass(slots=True)
+class _Run:
+    """One import run of one meter: its failures in a row, across periods."""
+
+    streak: int = 0
+
+    @property
+    def stopped(self) -> bool:
+        """Return whether the run gave up on the meter."""
+        return self.streak >= MAX_FAILED_WINDOWS
+
+
+@dataclass(slots=True)
+class _Outcome:
+    """What importing one period did."""
+
+    newest: dict[str, datetime]
+    failed: list[_Failure]
+    #: The end of the last window that stored data (None: none did).
+    stored_until: datetime | None = None
+    #: Where the run stopped, untried (None: it reached the end).
+    untried: datetime | None = None
+
+
+def _without(
+    start: datetime, end: datetime, holes: list[Hole]
+) -> list[tuple[datetime, datetime]]:
+    """Return [start, end) less the periods of ``holes`` (sorted, disjoint)."""
+    periods: list[tuple[datetime, datetime]] = []
+    for hole in holes:
+        if hole.end <= start or hole.start >= end:
+            continue
+        if hole.start > start:
+            periods.append((start, hole.start))
+        start = max(start, hole.end)
+    if start < end:
+        periods.append((start, end))
+    return periods
+
+
+def _smaller(span: timedelta) -> timedelta | None:
+    """Return the next shorter window after ``span`` was refused (None: give up)."""
+    if span > MIN_SPLIT:
+        half = timedelta(hours=(span / LAST_SPLIT) // 2)
+        return max(half, MIN_SPLIT)
+    if span > LAST_SPLIT:
+        return LAST_SPLIT
+    return None
 
 
 class StatisticsImporter:
     """Import the history of one config entry's meters (and clear hours of it)."""
 
-    def __init__(self, hass: HomeAssistant, client: MeterDataClient) -> None:
-        """Bind to Home Assistant and a provider client."""
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        client: MeterDataClient,
+        entry: ConfigEntry | None = None,
+    ) -> None:
+        """Bind to Home Assistant, a provider client and (for holes) its entry."""
         self.hass = hass
         self.client = client
+        #: Periods that failed while later hours were stored (per meter).
+        self.holes = HoleBook(hass, entry)
         #: Rows handed to the recorder since start-up (diagnostics, benchmarks).
         self.rows_written = 0
         #: Rows of the next recorder job (adapts to the recorder's speed).
@@ -202,11 +293,36 @@ class StatisticsImporter:
         overlap: timedelta,
         window: timedelta,
     ) -> dict[str, datetime]:
-        """Import ``meter`` from where it stopped (less ``overlap``) up to ``now``.
+        """Fill ``meter``'s holes, then import from where it stopped (less ``overlap``).
 
         ``since`` is the oldest moment to import when nothing is stored yet.
         Returns the newest imported hour per statistic id.
         """
+        await self.holes.async_load()
+        async with self.lock:
+            run = _Run()
+            try:
+                newest = await self._async_fill_holes(meter, window, run, now)
+                # Holes that keep failing never keep the newest hours out:
+                # the import gets at least one window of its own.
+                run.streak = min(run.streak, MAX_FAILED_WINDOWS - 1)
+                start = await self._async_resume_point(meter, since, now, overlap)
+                # Holes were just tried: the resume point may lie before one
+                # (a daily statistic), but its period is not read twice.
+                return newest | await self._async_import_recorded(
+                    meter,
+                    _without(start, now, self.holes.holes(meter.key)),
+                    window,
+                    run,
+                    now,
+                )
+            finally:
+                self.holes.async_check_issue(meter.key, now)
+
+    async def _async_resume_point(
+        self, meter: Meter, since: datetime, now: datetime, overlap: timedelta
+    ) -> datetime:
+        """Return where the next import of ``meter`` starts."""
         stored = [
             hour
             for quantity in self.client.history_quantities
@@ -232,7 +348,7 @@ class StatisticsImporter:
             start = max(start, earliest)
         if self.client.max_history is not None:
             start = max(start, now - self.client.max_history)
-        return await self.async_import_period(meter, start, now, window)
+        return start
 
     async def async_import_period(
         self, meter: Meter, start: datetime, end: datetime, window: timedelta
@@ -241,24 +357,174 @@ class StatisticsImporter:
 
         A window is fetched only once the previous one is written: fetching
         ahead saves time but not CPU, and parsing while the recorder writes
-        costs both threads (the GIL) ~10 % more CPU.
+        costs both threads (the GIL) ~10 % more CPU. Failed windows are
+        handled as in a scheduled run (holes, the error of the last one).
         """
+        await self.holes.async_load()
         async with self.lock:
-            return await self._async_import_period(meter, start, end, window)
+            return await self._async_import_recorded(
+                meter, [(start, end)], window, _Run(), dt_util.utcnow()
+            )
+
+    async def _async_import_recorded(
+        self,
+        meter: Meter,
+        periods: list[tuple[datetime, datetime]],
+        window: timedelta,
+        run: _Run,
+        now: datetime,
+    ) -> dict[str, datetime]:
+        """Import periods; keep failed windows before stored data as holes.
+
+        A failed window after the last stored data is no hole: the next run
+        resumes before it. Then the meter failed and its last error is raised.
+        """
+        newest: dict[str, datetime] = {}
+        failed: list[_Failure] = []
+        stored_until: datetime | None = None
+        for start, end in periods:
+            if run.stopped:
+                break
+            outcome = await self._async_import_period(meter, start, end, window, run)
+            newest |= outcome.newest
+            failed += outcome.failed
+            stored_until = outcome.stored_until or stored_until
+        holes = [
+            failure
+            for failure in failed
+            if stored_until is not None and failure.end <= stored_until
+        ]
+        if holes:
+            await self.holes.async_set(
+                meter.key,
+                self.holes.holes(meter.key)
+                + [
+                    Hole(hole.start, hole.end, now, error_text(hole.error))
+                    for hole in holes
+                ],
+            )
+            for hole in holes:
+                LOGGER.warning(
+                    "Could not import the history of %s from %s to %s (%s); the "
+                    "hours after it were imported, this period is tried again on "
+                    "every run",
+                    meter.key,
+                    hole.start.isoformat(),
+                    hole.end.isoformat(),
+                    error_text(hole.error),
+                )
+        if len(holes) < len(failed):
+            raise failed[-1].error
+        return newest
+
+    async def _async_fill_holes(
+        self, meter: Meter, window: timedelta, run: _Run, now: datetime
+    ) -> dict[str, datetime]:
+        """Import each open hole of ``meter`` again; keep what still fails."""
+        newest: dict[str, datetime] = {}
+        for hole in self.holes.holes(meter.key):
+            if run.stopped:
+                break
+            outcome = await self._async_import_period(
+                meter, hole.start, hole.end, window, run
+            )
+            newest |= outcome.newest
+            left = [
+                Hole(
+                    failure.start,
+                    failure.end,
+                    hole.since,
+                    error_text(failure.error),
+                    hole.attempts + 1,
+                )
+                for failure in outcome.failed
+            ]
+            if outcome.untried is not None:
+                left.append(replace(hole, start=outcome.untried))
+            rest = [h for h in self.holes.holes(meter.key) if h != hole]
+            await self.holes.async_set(meter.key, rest + left)
+            if left:
+                LOGGER.debug(
+                    "The history of %s from %s to %s still fails: %s",
+                    meter.key,
+                    hole.start.isoformat(),
+                    hole.end.isoformat(),
+                    left[-1].error,
+                )
+            else:
+                LOGGER.info(
+                    "Imported the history of %s from %s to %s that had failed",
+                    meter.key,
+                    hole.start.isoformat(),
+                    hole.end.isoformat(),
+                )
+        return newest
 
     async def _async_import_period(
-        self, meter: Meter, start: datetime, end: datetime, window: timedelta
-    ) -> dict[str, datetime]:
+        self,
+        meter: Meter,
+        start: datetime,
+        end: datetime,
+        window: timedelta,
+        run: _Run,
+    ) -> _Outcome:
+        """Import [start, end) window by window, past windows that fail.
+
+        A window refused as too long or too large is halved (the shorter
+        span stays for the rest of the period); one that fails at the
+        shortest span, or for another reason, is skipped. Refused
+        credentials, rate limits and meter-wide errors stop at once.
+        """
         start = _utc(_hour_of(start))
         chains: dict[Quantity, _Chain] = {}
-        newest: dict[str, datetime] = {}
+        outcome = _Outcome(newest={}, failed=[])
+        span = window
+        #: The span first refused at this window start (None: none refused).
+        refused: timedelta | None = None
         window_start = start
         while window_start < end:
-            window_end = min(window_start + window, end)
-            series = await self.client.async_get_history(
-                meter, window_start, window_end
-            )
-            last_window = window_end >= end
+            window_end = min(window_start + span, end)
+            try:
+                series = await self.client.async_get_history(
+                    meter, window_start, window_end
+                )
+            except _SKIPPABLE as err:
+                if isinstance(err, MeetdataRateLimitError):
+                    raise
+                smaller = _smaller(window_end - window_start)
+                if isinstance(err, _TOO_LONG) and smaller is not None:
+                    LOGGER.debug(
+                        "%s refused %s..%s (%s); asking for %s",
+                        meter.key,
+                        window_start.isoformat(),
+                        window_end.isoformat(),
+                        err,
+                        smaller,
+                    )
+                    refused = refused or span
+                    span = smaller
+                    continue
+                if refused is not None:
+                    # Not a matter of length: skip what was first asked.
+                    span, refused = refused, None
+                    window_end = min(window_start + span, end)
+                LOGGER.debug(
+                    "%s: %s..%s failed: %s",
+                    meter.key,
+                    window_start.isoformat(),
+                    window_end.isoformat(),
+                    err,
+                )
+                await self._async_close_chains(meter, chains)
+                outcome.failed.append(_Failure(window_start, window_end, err))
+                run.streak += 1
+                window_start = window_end
+                if run.stopped:
+                    outcome.untried = window_start if window_start < end else None
+                    break
+                continue
+            refused = None
+            run.streak = 0
             for item in series:
                 await self._async_store(
                     meter,
@@ -266,15 +532,36 @@ class StatisticsImporter:
                     _hour_of(window_start),
                     _hour_of(window_end - timedelta(microseconds=1)) + HOUR,
                     chains.setdefault(item.quantity, _Chain()),
-                    rechain_after=last_window,
                 )
                 if item.intervals:
-                    newest[statistic_id(meter, item.quantity)] = _utc(
+                    outcome.stored_until = window_end
+                    outcome.newest[statistic_id(meter, item.quantity)] = _utc(
                         _hour_of(max(iv.start for iv in item.intervals))
                     )
             window_start = window_end
+        await self._async_close_chains(meter, chains)
         LOGGER.debug("Imported %s from %s to %s", meter.key, start, end)
-        return newest
+        return outcome
+
+    async def _async_close_chains(
+        self, meter: Meter, chains: dict[Quantity, _Chain]
+    ) -> None:
+        """Re-chain stored rows after each chain's last window; start chains anew.
+
+        Called where the stored windows end: after the last one, and before a
+        window that failed (the next stored window chains on the stored sum).
+        """
+        for quantity, chain in chains.items():
+            if (
+                chain.hour is not None
+                and chain.stop is not None
+                and chain.stored_last is not None
+                and chain.stored_last >= chain.stop
+            ):
+                await self._async_rechain_later(
+                    statistic_metadata(meter, quantity), chain.stop, chain.total
+                )
+            chain.hour = None
 
     async def _async_store(
         self,
@@ -283,8 +570,6 @@ class StatisticsImporter:
         first: int,
         stop: int,
         chain: _Chain,
-        *,
-        rechain_after: bool,
     ) -> None:
         """Store one window [first, stop) of one series."""
         metadata = statistic_metadata(meter, series.quantity)
@@ -328,13 +613,8 @@ class StatisticsImporter:
         )
         if last is not None:
             chain.hour = last
+        chain.stop = stop
         await self._async_write(metadata, rows)
-        if (
-            rechain_after
-            and chain.stored_last is not None
-            and chain.stored_last >= stop
-        ):
-            await self._async_rechain_later(metadata, stop, chain.total)
 
     async def _async_rechain_later(
         self, metadata: StatisticMetaData, after: int, total: float

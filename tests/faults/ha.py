@@ -7,6 +7,7 @@ entry's reading sensors and every stored statistic row of the entry.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 import itertools
@@ -21,17 +22,25 @@ from homeassistant.components.recorder.statistics import (
 from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
 
 from custom_components.meetdata.const import DOMAIN
+from custom_components.meetdata.statistics import HOUR
 
+from ..simulators.cemm import DEFAULT_UID, CemmSimulator
 from .proxy import FaultProxy
 from .rows import Row
 
 type StatRows = dict[str, list[tuple[Any, ...]]]
+
+#: The CEMM P1 meter and the statistics the survival checks compare.
+P1 = "ffffffffffff_p1"
+IMPORT_ID = f"meetdata:cemm_{P1}_energy_import"
+EXPORT_ID = f"meetdata:cemm_{P1}_energy_export"
 
 #: Loggers whose records are the integration's voice (the coordinators log
 #: through the integration's logger; setup retries through Home Assistant's).
@@ -93,6 +102,37 @@ def chain_problems(rows: StatRows) -> list[str]:
             if abs(sum0 + state1 - sum1) > 1e-3:
                 problems.append(f"{stat_id} at {later[0]}")
     return problems
+
+
+def _source_hours(
+    sim: CemmSimulator, start: datetime, end: datetime
+) -> dict[str, dict[float, float]]:
+    """Return the simulator's P1 import/export per UTC hour in [start, end)."""
+    hours: dict[str, dict[float, float]] = {
+        IMPORT_ID: defaultdict(float),
+        EXPORT_ID: defaultdict(float),
+    }
+    for moment, imp, exp in sim.minute_energy(DEFAULT_UID, "p1", start, end):
+        ts = moment.timestamp()
+        hours[IMPORT_ID][ts - ts % HOUR] += imp
+        hours[EXPORT_ID][ts - ts % HOUR] += exp
+    return hours
+
+
+def assert_p1_equals_source(stats: StatRows, sim: CemmSimulator) -> None:
+    """Every stored P1 hour equals the source; hours are contiguous; sums chain."""
+    for stat_id in (IMPORT_ID, EXPORT_ID):
+        rows = stats[stat_id]
+        assert rows, stat_id
+        first = datetime.fromtimestamp(rows[0][0], UTC)
+        source = _source_hours(sim, first, sim.now)[stat_id]
+        starts = [row[0] for row in rows]
+        assert starts == sorted(set(starts)), "an hour is stored twice"
+        assert starts == [starts[0] + HOUR * i for i in range(len(starts))], "a gap"
+        assert set(starts) == set(source), "stored hours differ from the source's"
+        for start, state, *_ in rows:
+            assert state == pytest.approx(source[start], abs=1e-5), start
+    assert not chain_problems(stats)
 
 
 @dataclass

@@ -25,6 +25,7 @@ from custom_components.meetdata.api.errors import (
     MeetdataConnectionError,
     MeetdataError,
     MeetdataResponseError,
+    MeetdataTooLargeError,
 )
 from custom_components.meetdata.api.http import MAX_RESPONSE_BYTES, REDACTED, request
 from custom_components.meetdata.diagnostics import async_get_config_entry_diagnostics
@@ -261,13 +262,13 @@ async def test_size_cap_bounds_memory(http_session: aiohttp.ClientSession) -> No
     try:
         proxy.fault = Fault("huge", content_length=True)
         with pytest.raises(
-            MeetdataResponseError, match=f"Response of {HUGE_BYTES} bytes"
+            MeetdataTooLargeError, match=f"Response of {HUGE_BYTES} bytes"
         ):
             await request(http_session, "GET", proxy.url + "/announced")
         proxy.fault = Fault("huge", content_length=False)
         tracemalloc.start()
         try:
-            with pytest.raises(MeetdataResponseError, match="exceeds"):
+            with pytest.raises(MeetdataTooLargeError, match="exceeds"):
                 await request(http_session, "GET", proxy.url + "/chunked")
             _, peak = tracemalloc.get_traced_memory()
         finally:

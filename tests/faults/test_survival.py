@@ -8,8 +8,7 @@ sums chain: no hour may be missing, doubled or made up.
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,11 +24,10 @@ from custom_components.meetdata.statistics import HOUR, StatisticsImporter, stat
 from custom_components.meetdata.statistics_rows import hourly_amounts
 
 from ..conftest import Serve
-from ..simulators.cemm import DEFAULT_UID, CemmSimulator
 from ..simulators.dtl import TRANSFER_METER_EAN
 from ..simulators.fluvius import DIGITAL_EAN
 from .conftest import MakeProxy
-from .ha import chain_problems, load_row, stat_rows
+from .ha import IMPORT_ID, assert_p1_equals_source, chain_problems, load_row, stat_rows
 from .proxy import Fault
 from .rows import ROW_BY_NAME, ROWS, Row
 
@@ -45,9 +43,6 @@ DST_METER = {
     "dtl": TRANSFER_METER_EAN,
     "fluvius": DIGITAL_EAN,
 }
-P1 = "ffffffffffff_p1"
-IMPORT_ID = f"meetdata:cemm_{P1}_energy_import"
-EXPORT_ID = f"meetdata:cemm_{P1}_energy_export"
 
 
 @pytest.fixture(autouse=True)
@@ -55,39 +50,6 @@ async def auto_recorder(
     recorder_mock: Recorder, enable_custom_integrations: None
 ) -> None:
     """Run with a real recorder and the custom integration."""
-
-
-def _source_hours(
-    sim: CemmSimulator, start: datetime, end: datetime
-) -> dict[str, dict[float, float]]:
-    """Return the simulator's P1 import/export per UTC hour in [start, end)."""
-    hours: dict[str, dict[float, float]] = {
-        IMPORT_ID: defaultdict(float),
-        EXPORT_ID: defaultdict(float),
-    }
-    for moment, imp, exp in sim.minute_energy(DEFAULT_UID, "p1", start, end):
-        ts = moment.timestamp()
-        hours[IMPORT_ID][ts - ts % HOUR] += imp
-        hours[EXPORT_ID][ts - ts % HOUR] += exp
-    return hours
-
-
-def _assert_equals_source(
-    stats: dict[str, list[tuple[Any, ...]]], sim: CemmSimulator
-) -> None:
-    """Every stored P1 hour equals the source; hours are contiguous; sums chain."""
-    for stat_id in (IMPORT_ID, EXPORT_ID):
-        rows = stats[stat_id]
-        assert rows, stat_id
-        first = datetime.fromtimestamp(rows[0][0], UTC)
-        source = _source_hours(sim, first, sim.now)[stat_id]
-        starts = [row[0] for row in rows]
-        assert starts == sorted(set(starts)), "an hour is stored twice"
-        assert starts == [starts[0] + HOUR * i for i in range(len(starts))], "a gap"
-        assert set(starts) == set(source), "stored hours differ from the source's"
-        for start, state, *_ in rows:
-            assert state == pytest.approx(source[start], abs=1e-5), start
-    assert not chain_problems(stats)
 
 
 async def _wait_for(predicate: Any) -> None:
@@ -133,7 +95,7 @@ async def test_restart_in_the_middle_of_a_backfill(
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     stats = await stat_rows(hass, "cemm")
-    _assert_equals_source(stats, sim)
+    assert_p1_equals_source(stats, sim)
     # Rows stored before the restart are kept as they were (sums included).
     assert set(partial[IMPORT_ID]) <= set(stats[IMPORT_ID])
     assert stats[IMPORT_ID][0] == partial[IMPORT_ID][0]
@@ -171,7 +133,7 @@ async def test_outage_of_ten_days_is_filled(
     # Back: the next hourly run fills 10 days although the depth is 1 day.
     await loaded.run_history(hass)
     stats = await stat_rows(hass, "cemm")
-    _assert_equals_source(stats, sim)
+    assert_p1_equals_source(stats, sim)
     assert stats[IMPORT_ID][0] == before[IMPORT_ID][0]
     assert stats[IMPORT_ID][-1][0] >= (sim.now - timedelta(hours=1)).timestamp() - HOUR
 
@@ -203,7 +165,7 @@ async def test_clock_moves_create_or_drop_no_hours(
     assert complete == {
         k: [r for r in v if r[0] < current_hour] for k, v in before.items()
     }
-    _assert_equals_source(stats, sim)
+    assert_p1_equals_source(stats, sim)
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from custom_components.meetdata.api.errors import (
     MeetdataRateLimitError,
     MeetdataResponseError,
     MeetdataTimeoutError,
+    MeetdataTooLargeError,
     MeetdataUnsupportedError,
 )
 from custom_components.meetdata.api.http import status_error
@@ -28,6 +29,7 @@ from custom_components.meetdata.api.http import status_error
         (404, MeetdataNotFoundError),
         (408, MeetdataTimeoutError),
         (409, MeetdataResponseError),
+        (413, MeetdataTooLargeError),
         (422, MeetdataInvalidRequestError),
         (429, MeetdataRateLimitError),
         (500, MeetdataConnectionError),

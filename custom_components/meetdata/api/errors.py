@@ -61,3 +61,7 @@ class MeetdataInvalidRequestError(MeetdataError):
 
 class MeetdataResponseError(MeetdataError):
     """The answer was malformed, too large, or not what the API documents."""
+
+
+class MeetdataTooLargeError(MeetdataResponseError):
+    """The answer is (or would be) larger than we accept: ask for a shorter period."""

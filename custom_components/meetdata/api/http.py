@@ -26,6 +26,7 @@ from .errors import (
     MeetdataRateLimitError,
     MeetdataResponseError,
     MeetdataTimeoutError,
+    MeetdataTooLargeError,
 )
 
 DEFAULT_TIMEOUT = 30.0
@@ -101,7 +102,7 @@ async def request(
             ) as resp:
                 length = resp.content_length
                 if length is not None and length > max_bytes:
-                    raise MeetdataResponseError(
+                    raise MeetdataTooLargeError(
                         f"Response of {length} bytes from {shown} exceeds the "
                         f"{max_bytes} byte limit"
                     )
@@ -110,7 +111,7 @@ async def request(
                 async for chunk in resp.content.iter_chunked(65536):
                     size += len(chunk)
                     if size > max_bytes:
-                        raise MeetdataResponseError(
+                        raise MeetdataTooLargeError(
                             f"Response from {shown} exceeds the {max_bytes} byte limit"
                         )
                     chunks.append(chunk)
@@ -153,6 +154,7 @@ STATUS_ERRORS: Mapping[int, type[MeetdataError]] = {
     403: MeetdataPermissionError,
     404: MeetdataNotFoundError,
     408: MeetdataTimeoutError,
+    413: MeetdataTooLargeError,
     422: MeetdataInvalidRequestError,
     429: MeetdataRateLimitError,
 }

@@ -26,6 +26,7 @@ from custom_components.meetdata.api.errors import (
     MeetdataRateLimitError,
     MeetdataResponseError,
     MeetdataTimeoutError,
+    MeetdataTooLargeError,
 )
 from custom_components.meetdata.api.models import (
     Interval,
@@ -1208,7 +1209,7 @@ async def test_size_cap(make_client: Callable[..., KenterClient]) -> None:
     """Answers beyond the cap are refused."""
     client = make_client(max_response_bytes=50_000)
     start = datetime(2025, 1, 1, tzinfo=UTC)
-    with pytest.raises(MeetdataResponseError, match="byte limit"):
+    with pytest.raises(MeetdataTooLargeError, match="byte limit"):
         await client.async_get_history(
             meter_of(EAN_E, E_METER), start, start + timedelta(days=5)
         )

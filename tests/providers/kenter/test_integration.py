@@ -896,6 +896,54 @@ async def test_incremental_run_reads_only_the_overlap(
 
 
 @pytest.mark.recorder_db
+@pytest.mark.parametrize("clock", ["elapsed", "wall"])
+async def test_a_year_through_both_dst_changes_on_either_clock(
+    hass: HomeAssistant, serve: Serve, clock: Any
+) -> None:
+    """A year of a gas meter lands whole, whichever clock Kenter counts 31 days on.
+
+    The client's own test shows the requests; this one the statistics a user
+    gets from setting up an entry with a year of history: every UTC hour once
+    (23 on the March day, 25 on the October day), equal to the source.
+    """
+    sim = KenterSimulator(
+        now=datetime.now(UTC).replace(microsecond=0), period_clock=clock
+    )
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Kenter gas",
+        unique_id=f"kenter_{EAN_G}",
+        data={
+            CONF_PROVIDER: "kenter",
+            CONF_CONNECTIONS: [_conn(EAN_G)],
+            CONF_BASE_URL: await serve(sim.build_app()) + PATH,
+        },
+        options={CONF_HISTORY_DAYS: 366},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert entry.runtime_data.history.last_update_success
+    start = sim.now_utc() - timedelta(days=366)
+    rows = await _assert_equals_source(
+        hass, sim, _meter(entry, KEY_G), "VN", Quantity.GAS_VOLUME, start
+    )
+    assert len(rows) >= 366 * 24 - 2
+    # Twelve windows of 31 days, one of them an hour short on the wall clock
+    # across the March change: no window refused (1005) and halved.
+    assert sim.operation_counts["getMeterData"] <= 13
+    local_days: dict[date, int] = defaultdict(int)
+    for row in rows:
+        local_days[datetime.fromtimestamp(row["start"], AMSTERDAM).date()] += 1
+    # Whole local days (not the first and the last): 24 hours, 23 and 25 once.
+    whole = sorted(local_days)[1:-1]
+    assert sorted(local_days[day] for day in whole if local_days[day] != 24) == [
+        23,
+        25,
+    ]
+
+
+@pytest.mark.recorder_db
 @pytest.mark.parametrize(
     ("day", "hours"), [(date(2025, 3, 30), 23), (date(2025, 10, 26), 25)]
 )
