@@ -3,8 +3,9 @@
 A coordinator re-reads the provider's meter list (every hour, or when a
 provider asks for it: Fluvius after its mandates changed). A meter that
 appeared gets its device and joins the polls and the history import (the
-sensor platform adds its sensors after the next poll); a meter that is gone
-loses its device and with it its entities (its statistics stay). With an
+sensor platform adds its sensors after the next poll); a meter missing from
+two readings in a row is gone: it loses its device and with it its entities
+(its statistics stay). With an
 explicit meter selection in the options, a meter nobody saw before is added
 to the selection; one the user left out stays out (``CONF_KNOWN_METERS``).
 """
@@ -130,14 +131,38 @@ class MeterDiscovery(DataUpdateCoordinator[list[Meter]]):
         )
         self.client = client
         self.data = all_meters
+        #: Keys of the meters the last reading left out (kept once more).
+        self._missed: set[str] = set()
 
     async def _async_update_data(self) -> list[Meter]:
         try:
-            all_meters = await self.client.async_get_meters()
+            listed = await self.client.async_get_meters()
         except MeetdataError as err:
             raise ha_error(err) from err
+        all_meters = self._with_missed_once(listed)
         await self._async_follow(all_meters)
         return all_meters
+
+    def _with_missed_once(self, listed: list[Meter]) -> list[Meter]:
+        """Return ``listed`` plus the meters missing from this reading only.
+
+        A meter is gone once two readings in a row leave it out: a meter
+        that answers nothing for a moment (a CEMM alias without data, say)
+        keeps its device, entities and their settings.
+        """
+        keys = {meter.key for meter in listed}
+        missing = [
+            m for m in self.config_entry.runtime_data.all_meters if m.key not in keys
+        ]
+        kept = [m for m in missing if m.key not in self._missed]
+        self._missed = {m.key for m in kept}
+        if kept:
+            LOGGER.debug(
+                "Meters of %s missing from the list, kept until the next reading: %s",
+                self.config_entry.title,
+                [m.key for m in kept],
+            )
+        return [*listed, *kept]
 
     async def _async_follow(self, all_meters: list[Meter]) -> None:
         """Bring devices, polls and imports in line with the meter list."""
