@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
@@ -12,17 +13,16 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
 from .api.errors import MeetdataError
-from .api.models import Meter, MeterKind
-from .compat import async_forget_device
-from .const import (
-    CONF_HISTORY_DAYS,
-    CONF_METERS,
-    CONF_PROVIDER,
-    CONF_UPDATE_INTERVAL,
-    DOMAIN,
-)
+from .const import CONF_HISTORY_DAYS, CONF_PROVIDER, CONF_UPDATE_INTERVAL, DOMAIN
 from .coordinator import HistoryCoordinator, LatestCoordinator
-from .entity import device_info, device_key, via_key
+from .discovery import (
+    MeterDiscovery,
+    async_follow_selection,
+    async_register_devices,
+    data_meters,
+    included_meters,
+    is_present,
+)
 from .errors import ha_error
 from .holes import async_remove_holes
 from .providers import get_spec
@@ -49,17 +49,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: MeetdataConfigEntry) -> 
     except MeetdataError as err:
         raise ha_error(err, other=ConfigEntryNotReady) from err
 
-    included = entry.options.get(CONF_METERS)
-    meters = [m for m in all_meters if included is None or m.key in included]
-    data_meters = [m for m in meters if m.kind is not MeterKind.GATEWAY]
+    async_follow_selection(hass, entry, all_meters, (m.key for m in all_meters))
+    meters = included_meters(entry, all_meters)
+    polled = data_meters(meters)
     interval = timedelta(
         minutes=entry.options.get(
             CONF_UPDATE_INTERVAL, spec.default_update_interval.total_seconds() / 60
         )
     )
     history_days = int(entry.options.get(CONF_HISTORY_DAYS, spec.default_history_days))
-    latest = LatestCoordinator(hass, entry, client, data_meters, interval)
-    history = HistoryCoordinator(hass, entry, client, data_meters, history_days)
+    latest = LatestCoordinator(hass, entry, client, polled, interval)
+    history = HistoryCoordinator(hass, entry, client, polled, history_days)
+    discovery = MeterDiscovery(hass, entry, client, all_meters, spec.discovery_interval)
     entry.runtime_data = MeetdataRuntimeData(
         spec=spec,
         client=client,
@@ -67,46 +68,34 @@ async def async_setup_entry(hass: HomeAssistant, entry: MeetdataConfigEntry) -> 
         meters=meters,
         latest=latest,
         history=history,
+        discovery=discovery,
     )
-    _register_devices(hass, entry, meters)
+    async_register_devices(hass, entry, meters)
     await latest.async_config_entry_first_refresh()
     await spec.async_setup_entry(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     # A coordinator only schedules its next run while something listens to it;
     # no entity does for history, so keep the import schedule alive ourselves.
     entry.async_on_unload(history.async_add_listener(lambda: None))
+    entry.async_on_unload(discovery.async_add_listener(lambda: None))
     entry.async_create_background_task(
         hass, history.async_refresh(), f"{DOMAIN} history import {entry.title}"
     )
     return True
 
 
-def _register_devices(
-    hass: HomeAssistant, entry: MeetdataConfigEntry, meters: list[Meter]
-) -> None:
-    """Create a device per meter, linked to its gateway; drop excluded meters'."""
-    registry = dr.async_get(hass)
-    devices = {
-        device_key(meter): registry.async_get_or_create(
-            config_entry_id=entry.entry_id,
-            **device_info(meter, entry.runtime_data.spec.manufacturer),
-        )
-        for meter in meters
-    }
-    for meter in meters:
-        parent = devices.get(via_key(meter) or "")
-        device = devices[device_key(meter)]
-        if parent is not None and device.via_device_id != parent.id:
-            registry.async_update_device(device.id, via_device_id=parent.id)
-    current = {device.id for device in devices.values()}
-    for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
-        if device.id not in current:
-            async_forget_device(registry, device, entry.entry_id)
-
-
 async def async_unload_entry(hass: HomeAssistant, entry: MeetdataConfigEntry) -> bool:
     """Unload the entry's platforms."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: MeetdataConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Let the user delete the device of a meter the provider no longer lists."""
+    if entry.state is not ConfigEntryState.LOADED:
+        return False  # the meter list is only known while the entry runs
+    return not is_present(entry, device)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: MeetdataConfigEntry) -> None:

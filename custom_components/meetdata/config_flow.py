@@ -25,6 +25,7 @@ import voluptuous as vol
 from .compat import OptionsFlowBase, async_reload_for_options
 from .const import (
     CONF_HISTORY_DAYS,
+    CONF_KNOWN_METERS,
     CONF_METERS,
     CONF_PROVIDER,
     CONF_UPDATE_INTERVAL,
@@ -168,6 +169,12 @@ class MeetdataOptionsFlow(OptionsFlowBase):
         if entry.state is not ConfigEntryState.LOADED:
             return self.async_abort(reason="not_loaded")
         if user_input is not None:
+            if CONF_METERS in user_input:
+                # What the form offered: a meter among these left unselected
+                # stays out; one that appears later joins the selection.
+                known = {m.key for m in entry.runtime_data.all_meters}
+                known |= set(entry.options.get(CONF_KNOWN_METERS, ()))
+                user_input = user_input | {CONF_KNOWN_METERS: sorted(known)}
             async_reload_for_options(self.hass, entry, user_input)
             return self.async_create_entry(data=user_input)
         spec = get_spec(entry.data[CONF_PROVIDER])

@@ -14,6 +14,9 @@ CONF_BASE_URL: Final = "base_url"
 CONF_UPDATE_INTERVAL: Final = "update_interval"
 CONF_HISTORY_DAYS: Final = "history_days"
 CONF_METERS: Final = "meters"
+#: Every meter the options form or a discovery has seen (a selection's
+#: unselected ones among them were left out on purpose).
+CONF_KNOWN_METERS: Final = "known_meters"
 
 MIN_UPDATE_INTERVAL_MINUTES: Final = 1
 MAX_UPDATE_INTERVAL_MINUTES: Final = 1440

@@ -98,6 +98,10 @@ class MeetdataCoordinator[T](DataUpdateCoordinator[T]):
         self.client = client
         self.meters = meters
 
+    def set_meters(self, meters: list[Meter]) -> None:
+        """Follow ``meters`` from the next run on (meters came or went)."""
+        self.meters = list(meters)
+
 
 class LatestCoordinator(MeetdataCoordinator[LatestReadings]):
     """Poll the latest readings of every included meter."""

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from .api.base import MeterDataClient
     from .api.models import Meter
     from .coordinator import HistoryCoordinator, LatestCoordinator
+    from .discovery import MeterDiscovery
     from .providers.base import ProviderSpec
 
 type MeetdataConfigEntry = ConfigEntry[MeetdataRuntimeData]
@@ -32,5 +33,7 @@ class MeetdataRuntimeData:
     meters: list[Meter]
     latest: LatestCoordinator
     history: HistoryCoordinator
+    #: Re-reads the meter list; its listeners hear of meters that came or went.
+    discovery: MeterDiscovery
     #: What the provider's ``async_setup_entry`` hook added (None: nothing).
     provider: ProviderRuntime | None = None

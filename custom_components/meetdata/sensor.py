@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,7 +19,7 @@ from homeassistant.const import (
     UnitOfPower,
     UnitOfVolume,
 )
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
 from .api.models import Meter, Quantity
@@ -219,15 +220,49 @@ async def async_setup_entry(
     entry: MeetdataConfigEntry,
     async_add_entities: AddEntitiesCallback,
 ) -> None:
-    """Add a sensor for every quantity each meter reported."""
-    coordinator = entry.runtime_data.latest
-    async_add_entities(
-        MeetdataSensor(coordinator, meter, SENSORS[quantity])
-        for meter in coordinator.meters
-        for quantity in coordinator.data.get(meter.key, {})
-        if quantity in SENSORS
-    )
-    async_add_entities(entry.runtime_data.spec.sensors(entry, SENSORS))
+    """Add a sensor for every quantity each meter reports, now and later.
+
+    After every poll and every reading of the meter list, the sensors of
+    meters and quantities that have none yet are added; a meter that is gone
+    took its sensors with its device, so it gets new ones should it return.
+    """
+    runtime = entry.runtime_data
+    coordinator = runtime.latest
+    #: Unique ids of the sensors added, by the key of their meter.
+    added: dict[str, set[str]] = {}
+
+    def _candidates() -> Iterable[SensorEntity]:
+        for meter in coordinator.meters:
+            for quantity in (coordinator.data or {}).get(meter.key, {}):
+                unique_id = sensor_unique_id(meter, quantity)
+                if quantity in SENSORS and unique_id not in added.get(meter.key, ()):
+                    yield MeetdataSensor(coordinator, meter, SENSORS[quantity])
+        yield from runtime.spec.sensors(entry, SENSORS)
+
+    @callback
+    def _async_add_new() -> None:
+        present = {meter.key for meter in runtime.meters}
+        for key in set(added) - present - {""}:
+            del added[key]
+        new: list[SensorEntity] = []
+        for entity in _candidates():
+            meter = getattr(entity, "meter", None)
+            key = meter.key if isinstance(meter, Meter) else ""
+            unique_id = entity.unique_id or ""
+            if unique_id not in added.setdefault(key, set()):
+                added[key].add(unique_id)
+                new.append(entity)
+        if new:
+            async_add_entities(new)
+
+    _async_add_new()
+    entry.async_on_unload(coordinator.async_add_listener(_async_add_new))
+    entry.async_on_unload(runtime.discovery.async_add_listener(_async_add_new))
+
+
+def sensor_unique_id(meter: Meter, quantity: Quantity) -> str:
+    """Return the unique id of the sensor of ``quantity`` on ``meter``."""
+    return f"{meter.provider}_{meter.key}_{quantity}"
 
 
 class MeetdataSensor(MeetdataEntity, SensorEntity):
@@ -244,7 +279,7 @@ class MeetdataSensor(MeetdataEntity, SensorEntity):
         """Describe the sensor of ``description.key`` on ``meter``."""
         super().__init__(coordinator, meter)
         self.entity_description = description
-        self._attr_unique_id = f"{meter.provider}_{meter.key}_{description.key}"
+        self._attr_unique_id = sensor_unique_id(meter, description.key)
 
     @property
     def available(self) -> bool:

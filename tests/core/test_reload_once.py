@@ -17,6 +17,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.meetdata.const import (
     CONF_HISTORY_DAYS,
+    CONF_KNOWN_METERS,
     CONF_METERS,
     CONF_UPDATE_INTERVAL,
 )
@@ -62,5 +63,7 @@ async def test_options_reload_once(
         assert result["type"] is FlowResultType.CREATE_ENTRY
         await hass.async_block_till_done(wait_background_tasks=True)
         assert reloads[loaded_cemm.entry_id] == expected
-    assert loaded_cemm.options == options
+    # The options also remember the meters the form offered (left out: on purpose).
+    known = sorted(m.key for m in loaded_cemm.runtime_data.all_meters)
+    assert loaded_cemm.options == options | {CONF_KNOWN_METERS: known}
     assert loaded_cemm.state is ConfigEntryState.LOADED

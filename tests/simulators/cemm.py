@@ -352,6 +352,14 @@ class CemmSimulator:
         self.devices[uid] = device
         return device
 
+    def connect(self, uid: str, alias: str, io_type: str) -> None:
+        """Connect a meter to an alias of a CEMM (the alias answers with data)."""
+        self.devices[uid].aliases[alias] = io_type
+
+    def disconnect(self, uid: str, alias: str) -> None:
+        """Disconnect the meter of an alias (the alias answers 412 again)."""
+        del self.devices[uid].aliases[alias]
+
     def force_status(
         self,
         status: int,

@@ -228,6 +228,19 @@ class DtlSimulator:
             ForcedResponse(status, body, content_type, headers or {}, path, count)
         )
 
+    def add_meter(
+        self, klant_ean: str, meter_ean: str, meter_type: str = "overdrachtspunt"
+    ) -> SimMeter:
+        """Add a meter of a customer (listed by /meters from now on)."""
+        index = max((m.index for m in self.meters), default=0) + 1
+        meter = SimMeter(klant_ean, meter_ean, meter_type, index, 0, 60)
+        self.meters.append(meter)
+        return meter
+
+    def remove_meter(self, meter_ean: str) -> None:
+        """Take a meter away (no longer listed, its data no longer served)."""
+        self.meters.remove(self.meter(meter_ean))
+
     def add_gap(
         self,
         start: datetime,

@@ -434,6 +434,31 @@ class WattworxSimulator:
                 _Override(status, body, dict(headers or {}), content_type, endpoint)
             )
 
+    def add_ean(self, code: str, client_id: int, eantype: str = "KVBE") -> SimDevice:
+        """Add an EAN to a client (authorisation pending: ``sign`` it for data)."""
+        client = self.clients[client_id]
+        new_id = max(dev.id for dev in self.devices.values()) + 1 if self.devices else 1
+        device = SimDevice(
+            new_id,
+            code,
+            eantype,
+            f"M{new_id}",
+            client.address,
+            client.zip,
+            client.city,
+            "Enexis",
+            client.id,
+            f"MA{new_id}",
+            PENDING,
+            None,
+        )
+        self.devices[code] = device
+        return device
+
+    def remove_ean(self, code: str) -> None:
+        """Take an EAN away from the account (the device list leaves it out)."""
+        del self.devices[code]
+
     def sign(self, ean: str) -> None:
         """Mark the authorisation of an EAN as signed (data from yesterday)."""
         device = self.devices[ean]
@@ -883,21 +908,7 @@ class WattworxSimulator:
             raise WattworxError(400, "Unknown eantype")
         if code in self.devices:
             raise WattworxError(422, "EAN already registered")
-        new_id = max(dev.id for dev in self.devices.values()) + 1 if self.devices else 1
-        self.devices[code] = SimDevice(
-            new_id,
-            code,
-            eantype,
-            f"M{new_id}",
-            client.address,
-            client.zip,
-            client.city,
-            "Enexis",
-            client.id,
-            f"MA{new_id}",
-            PENDING,
-            None,
-        )
+        new_id = self.add_ean(code, client.id, eantype).id
         root = ET.Element("ean")
         _sub(root, "id", new_id)
         _sub(root, "code", code)

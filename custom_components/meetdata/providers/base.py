@@ -88,6 +88,9 @@ class ProviderSpec(ABC):
     #: The fields in the collapsed "advanced" section (kept when left empty on
     #: reconfigure); empty when the provider has none.
     advanced_keys: tuple[str, ...] = (CONF_BASE_URL,)
+    #: How often the meter list is read again (None: only when the provider
+    #: asks, or never: meters the user configured).
+    discovery_interval: timedelta | None = timedelta(hours=1)
     #: Whether an account must have a meter to be added (no_meters otherwise).
     requires_meters: bool = True
     #: The config-flow step that asks for the secrets again.
@@ -162,6 +165,12 @@ class ProviderSpec(ABC):
         self, hass: HomeAssistant, entry: MeetdataEntry
     ) -> None:
         """Add provider-specific behaviour to a loaded entry (repair issues...)."""
+        return
+
+    async def async_meters_changed(
+        self, hass: HomeAssistant, entry: MeetdataEntry
+    ) -> None:
+        """Follow meters that came or went (``entry.runtime_data.meters``)."""
         return
 
     def flow_steps(self) -> Mapping[str, ProviderFlowStep]:

@@ -442,7 +442,7 @@ async def test_unsigned_ean_issue_until_signed(
     await loaded_wattworx.runtime_data.latest.async_refresh()
     await hass.async_block_till_done(wait_background_tasks=True)
     assert _issue(hass, loaded_wattworx, EAN_PENDING) is None
-    # The entry reloaded: the newly signed EAN has its readings now.
+    # Without a reload, the newly signed EAN has its sensor with readings now.
     assert loaded_wattworx.state is ConfigEntryState.LOADED
     moment = day_end(wattworx_sim.today - timedelta(days=1))
     state = _state(hass, EAN_PENDING, "energy_import_normal")

@@ -209,11 +209,16 @@ class FluviusInsightsCoordinator(DataUpdateCoordinator[dict[str, MeterInsights]]
                     m.key: await self._async_read(m, since, now) for m in self.meters
                 }
             else:
-                stores = self._stores
+                # EANs that came since are read fully; gone ones are dropped.
+                stores = {}
                 for meter in self.meters:
+                    if (store := self._stores.get(meter.key)) is None:
+                        stores[meter.key] = await self._async_read(meter, since, now)
+                        continue
                     await self._async_insertions(
-                        stores[meter.key], meter, self._synced - INSERT_MARGIN, now
+                        store, meter, self._synced - INSERT_MARGIN, now
                     )
+                    stores[meter.key] = store
         except MeetdataError as err:
             raise ha_error(err) from err
         for store in stores.values():

@@ -3,8 +3,9 @@
 After every poll of the mandates the tracker raises the issues the list calls
 for and deletes the ones that no longer apply (their ids all start with
 ``<entry id>_fluvius_``, so this also works after a restart). When the
-approved EANs or their data periods change, the entry reloads so that devices
-and imports follow; a data period whose end moved into the past first has the
+data periods of approved EANs change or an EAN loses its mandate, the entry
+reloads so that devices and imports follow (new EANs join without a reload:
+the meter list is read again); a data period whose end moved into the past first has the
 statistics after that end cleared. A history import refused for lack of a
 mandate (404) or of access (403) raises a "no mandate" issue for that EAN until
 an import succeeds again.
@@ -169,9 +170,18 @@ class FluviusIssueTracker:
             return
         self.async_sync()
         periods = approved_periods(self.mandates.data)
-        changed = self._baseline is not None and periods != self._baseline
-        self._baseline = periods
-        if changed:
+        baseline, self._baseline = self._baseline, periods
+        if baseline is None or periods == baseline:
+            return
+        if all(periods.get(ean) == approved for ean, approved in baseline.items()):
+            # Only new EANs: their devices, sensors and imports join the entry.
+            LOGGER.info("New Fluvius mandates for %s", self.entry.title)
+            self.entry.async_create_background_task(
+                self.hass,
+                self.entry.runtime_data.discovery.async_refresh(),
+                f"{DOMAIN} new mandates {self.entry.title}",
+            )
+        else:
             LOGGER.info("The Fluvius mandates of %s changed", self.entry.title)
             # Last: the task starts eagerly and may unload the entry at once.
             self.entry.async_create_background_task(

@@ -56,3 +56,12 @@ async def async_setup_fluvius(hass: HomeAssistant, entry: MeetdataEntry) -> None
     await insights.async_refresh()
     runtime_data.history.update_interval = HISTORY_UPDATE_INTERVAL
     runtime_data.provider = FluviusRuntime(client, mandates, insights, tracker)
+
+
+async def async_follow_meters(entry: MeetdataEntry) -> None:
+    """Follow the EANs of the entry as they are now (some came or went)."""
+    runtime = get_runtime(entry)
+    if runtime is None:  # pragma: no cover - called for loaded Fluvius entries
+        return
+    runtime.insights.meters = insight_meters(entry.runtime_data.meters)
+    await runtime.insights.async_refresh()

@@ -5,7 +5,7 @@ fictitious mandate for an EAN of the addendum's scheme (meter type, energy
 type, direction, detail level and submeters are encoded in its digits). The
 service refuses live entries and EANs outside the scheme before sending
 anything, then reads the mandates again: an approved mandate for a new EAN
-reloads the entry so that its devices and statistics appear.
+brings its device, sensors and statistics (without a reload).
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ async def _async_create_mock_mandate(call: ServiceCall) -> ServiceResponse:
         )
     except MeetdataError as err:
         raise service_call_error(hass, entry, err) from err
-    # Read the mandates again: issues follow, a new approved EAN reloads.
+    # Read the mandates again: issues follow, a new approved EAN joins.
     await runtime.mandates.async_refresh()
     return {"mandate": _mandate(mandate)}
 

@@ -49,7 +49,7 @@ from .const import (
     CONF_TENANT_ID,
     CONF_TOKEN_URL,
 )
-from .runtime import async_setup_fluvius
+from .runtime import async_follow_meters, async_setup_fluvius
 from .sensors import fluvius_sensors
 from .services import async_setup_fluvius_services
 
@@ -98,6 +98,8 @@ class FluviusSpec(ProviderSpec):
     advanced_keys = (CONF_BASE_URL, CONF_TOKEN_URL)
     # A new sandbox account has no mandates yet: create them with the service.
     requires_meters = False
+    # The hourly mandate poll reads the meters again when new EANs are approved.
+    discovery_interval = None
 
     def schema(self) -> vol.Schema:
         """Ask for the environment and credentials (URLs in the advanced section)."""
@@ -178,6 +180,12 @@ class FluviusSpec(ProviderSpec):
     ) -> None:
         """Track mandates (repair issues) and compute the peak sensors' data."""
         await async_setup_fluvius(hass, entry)
+
+    async def async_meters_changed(
+        self, hass: HomeAssistant, entry: MeetdataEntry
+    ) -> None:
+        """Compute the peak sensors' data of the EANs as they are now."""
+        await async_follow_meters(entry)
 
     def async_setup_services(self, hass: HomeAssistant) -> None:
         """Register the sandbox's mock-mandate service."""

@@ -92,6 +92,8 @@ class KenterSpec(ProviderSpec):
     #: Quarter-hour data: a poll every 5 minutes shows a new quarter soon after
     #: Kenter has it, at one small request per poll for all connections.
     default_update_interval = timedelta(minutes=5)
+    # The user names the connections: no meter comes or goes by itself.
+    discovery_interval = None
     #: A year: the Energy dashboard's year view and last year's comparison.
     #: It costs 12 requests of about 1 MB per electricity meter, once.
     default_history_days = 365

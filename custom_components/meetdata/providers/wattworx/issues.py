@@ -4,8 +4,8 @@ Wattworx only reads an EAN once its client signed the authorisation
 ("Getekend"). The device list says where each EAN stands; the latest
 coordinator asks for that list on every poll, so the issues follow it: an
 issue appears when an EAN is not signed and goes when it is. An EAN that gets
-signed while the entry runs reloads the entry, so that its sensors and
-statistics appear.
+signed while the entry runs has its sensors added with the poll's readings
+and its history imported right away (no reload).
 """
 
 from __future__ import annotations
@@ -46,16 +46,16 @@ def _clear_vanished(hass: HomeAssistant, entry: MeetdataEntry, known: set[str]) 
 
 
 @callback
-def async_update_issues(hass: HomeAssistant, entry: MeetdataEntry) -> bool:
+def async_update_issues(hass: HomeAssistant, entry: MeetdataEntry) -> set[str]:
     """Raise or clear the issue of every included EAN (excluded ones: clear).
 
-    Returns whether an EAN that was not signed at setup is signed now.
+    Returns the included EANs that are signed.
     """
     runtime = entry.runtime_data
     client = client_of(entry, WattworxClient)
     included = {meter.key for meter in runtime.meters}
     _clear_vanished(hass, entry, {meter.key for meter in runtime.all_meters})
-    newly_signed = False
+    signed: set[str] = set()
     for meter in runtime.all_meters:
         if meter.kind is MeterKind.GATEWAY:
             continue
@@ -65,8 +65,7 @@ def async_update_issues(hass: HomeAssistant, entry: MeetdataEntry) -> bool:
         status = _status(client, meter)
         if status == AUTHORISATION_SIGNED:
             async_clear_meter_issue(hass, entry, ISSUE_NOT_SIGNED, meter.key)
-            at_setup = meter.attributes.get(ATTR_AUTHORISATION_STATUS)
-            newly_signed |= at_setup != AUTHORISATION_SIGNED
+            signed.add(meter.key)
             continue
         async_raise_meter_issue(
             hass,
@@ -75,18 +74,25 @@ def async_update_issues(hass: HomeAssistant, entry: MeetdataEntry) -> bool:
             meter.key,
             {"status": status or UNKNOWN_STATUS},
         )
-    return newly_signed
+    return signed
 
 
 @callback
 def async_track_authorisations(hass: HomeAssistant, entry: MeetdataEntry) -> None:
     """Check the EANs now and after every poll of the latest readings."""
-    async_update_issues(hass, entry)
+    signed = async_update_issues(hass, entry)
 
     @callback
     def _after_poll() -> None:
-        if async_update_issues(hass, entry):
-            LOGGER.info("An EAN of %s is signed now; reloading", entry.title)
-            hass.config_entries.async_schedule_reload(entry.entry_id)
+        nonlocal signed
+        before, signed = signed, async_update_issues(hass, entry)
+        if signed - before:
+            # Its sensors come with this poll's readings; import its history now.
+            LOGGER.info("An EAN of %s is signed now", entry.title)
+            entry.async_create_background_task(
+                hass,
+                entry.runtime_data.history.async_refresh(),
+                f"{DOMAIN} history import {entry.title}",
+            )
 
     entry.async_on_unload(entry.runtime_data.latest.async_add_listener(_after_poll))
