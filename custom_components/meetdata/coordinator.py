@@ -134,7 +134,7 @@ class LatestCoordinator(MeetdataCoordinator[LatestReadings]):
             if (failure := failures.get(meter.key)) is not None:
                 async_meter_failed(self.hass, self.config_entry, meter, failure)
         async_meters_readable(self.hass, self.config_entry, self.meters, failures)
-        self.outages.update(failures)
+        self.outages.update(failures, (meter.key for meter in self.meters))
         return readings
 
 
@@ -181,7 +181,7 @@ class HistoryCoordinator(MeetdataCoordinator[dict[str, datetime]]):
         if failures and not newest:
             # Not one meter brought data: the account, not a meter, fails.
             raise ha_error(most_telling(failures.values()))
-        self.outages.update(failures)
+        self.outages.update(failures, (meter.key for meter in self.meters))
         return dict(self.data or {}) | newest
 
     async def _async_each_meter(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from .api.errors import MeetdataError
 from .const import LOGGER
@@ -18,8 +18,13 @@ class MeterOutages:
         #: Meter key → the error that started its outage.
         self.current: dict[str, MeetdataError] = {}
 
-    def update(self, failures: Mapping[str, MeetdataError]) -> None:
-        """Record the meters failing in this run; log starts and ends of outages."""
+    def update(
+        self, failures: Mapping[str, MeetdataError], present: Iterable[str]
+    ) -> None:
+        """Record the meters failing in this run; log starts and ends of outages.
+
+        A meter no longer ``present`` (gone from the account) ends without a line.
+        """
         for key, err in failures.items():
             if key not in self.current:
                 LOGGER.warning(
@@ -30,7 +35,7 @@ class MeterOutages:
                     key,
                     err,
                 )
-        for key in self.current.keys() - failures.keys():
+        for key in self.current.keys() - failures.keys() & set(present):
             LOGGER.info(
                 "%s: the %s of meter %s works again", self.entry_title, self.job, key
             )
