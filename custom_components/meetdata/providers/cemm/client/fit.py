@@ -40,7 +40,7 @@ def clean_readings(readings: Sequence[RegisterReading]) -> list[RegisterReading]
 def fit_to_registers(
     intervals: Sequence[Interval], readings: Sequence[RegisterReading]
 ) -> list[Interval]:
-    """Return ``intervals`` (sorted by start) fitted to the register ``readings``.
+    """Return ``intervals``, one per start and sorted, fitted to the register ``readings``.
 
     Between two consecutive readings the intervals starting in that span get
     the register's increase, in proportion to their own amounts (evenly when
@@ -50,7 +50,9 @@ def fit_to_registers(
     meter) or whose amounts already add up to the increase keeps the intervals
     as they are; so do intervals outside every span.
     """
-    result = list(intervals)
+    # One interval per start (the last one wins, as in the hourly statistics).
+    result = list({interval.start: interval for interval in intervals}.values())
+    result.sort(key=lambda interval: interval.start)
     if not result:
         return result
     horizon = max(interval.end for interval in result)
