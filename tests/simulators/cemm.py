@@ -8,11 +8,20 @@ Source data (deterministic per seed, uid and local day):
 * household consumption per minute (W), plus the power of non-solar S0
   inputs (auxiliary, e.g. a heat pump), minus the power of solar S0 inputs;
   the P1 ``electric_power`` is that net power (negative when returning);
-* P1 registers ``t1``..``t4`` integrate exactly the complete minutes of that
-  net power, split by the NL tariff rule (low 23:00-07:00 local and all
-  weekend, normal otherwise): t1/t2 import low/normal, t3/t4 export low/normal;
-* gas per 5 minutes in multiples of 1/1024 m³ (DSMR 5 shows them, DSMR 4
-  shows hourly sums), the gas register integrates complete gas intervals;
+* P1 registers ``t1``..``t4`` integrate the complete minutes of that net
+  power, split by the NL tariff rule (low 23:00-07:00 local and all weekend,
+  normal otherwise): t1/t2 import low/normal, t3/t4 export low/normal. With a
+  device's ``drift`` (W), the registers also count import and export that
+  net out inside a minute (up to ``drift`` W both ways, while the sun shines
+  and now and then), as a real meter does: the minute power then integrates
+  to slightly less than the registers;
+* gas per 5 minutes in multiples of 1/1024 m³; the gas register integrates
+  complete 5-minute slots (DSMR 5) or hours (DSMR 4). Day data per the
+  device's ``gas_format``: ``hour`` (DSMR 4: m³ per hour, entries 0..23 and
+  the 23:59:59 marker), ``minute`` (DSMR 5 as the document describes it:
+  entries 0..1440, the gas flow in L/min per minute, rounded to 0.01 L/min,
+  so it too integrates to slightly off the register) or ``five_minutes``
+  (m³ per 5 minutes);
 * month and year data are sums of the same minutes, so they agree with the
   day data; a register is ``register_base`` plus every complete interval
   since ``history_start``.
@@ -58,6 +67,8 @@ DEFAULT_REGISTER_BASE: dict[str, float] = {
     "s0_high": 2500.0,
 }
 GAS_UNIT = 1 / 1024  # gas amounts are multiples of 1/1024 m³ (as in the document)
+#: Day data of p1-gas: DSMR 4 hourly m³, DSMR 5 minute L/min, or 5-minute m³.
+GAS_FORMATS = ("hour", "minute", "five_minutes")
 _PORTS = {"p1": 3, "p1-gas": 3, "s01": 1, "s02": 2, "s03": 4}
 _PORT_OPTIONS = {"p1": "p1_in", "p1-gas": "enabled"}
 _SOLAR_SCALE = {"s01": 1.0, "s02": 0.6, "s03": 0.4}
@@ -65,11 +76,22 @@ _SOLAR_SCALE = {"s01": 1.0, "s02": 0.6, "s03": 0.4}
 
 @dataclass(slots=True)
 class SimDevice:
-    """One simulated CEMM: its uid, connected aliases (alias → io type) and gas meter."""
+    """One simulated CEMM: its uid, connected aliases (alias → io type), per alias data.
+
+    ``drift``: the most W (p1) that its registers count both ways inside a
+    minute beyond the minute power (0: the registers integrate it exactly).
+    ``gas_format``: what the p1-gas day data hold (see GAS_FORMATS).
+    """
 
     uid: str
     aliases: dict[str, str]
-    dsmr5: bool = False
+    gas_format: str = "hour"
+    drift: int = 0
+
+    @property
+    def dsmr5(self) -> bool:
+        """Return whether the gas meter updates every 5 minutes (DSMR 5)."""
+        return self.gas_format != "hour"
 
     def solar_aliases(self) -> tuple[str, ...]:
         """Return the S0 aliases whose io type contains "solar"."""
@@ -128,6 +150,7 @@ class DayData:
     net: tuple[int, ...]  # P1 net power per minute, W
     s0: Mapping[str, tuple[int, ...]]  # per S0 alias: power per minute, W
     gas: tuple[int, ...]  # per 5 minutes: units of 1/1024 m³
+    churn: tuple[int, ...] = ()  # per minute: W the registers count both ways
 
     def minute_start(self, index: int) -> int:
         """Return the epoch seconds at which minute ``index`` starts."""
@@ -153,12 +176,15 @@ def generate_day(
     solar: tuple[str, ...],
     aux: tuple[str, ...],
     day: date,
+    drift: int = 0,
 ) -> DayData:
     """Generate the source data of one local day (deterministic, cached)."""
     start = int(local_midnight(day).timestamp())
     end = int(local_midnight(day + timedelta(days=1)).timestamp())
     minutes = (end - start) // 60
     rng = random.Random(f"cemm:{seed}:{uid}:{day.isoformat()}")
+    churn_rng = random.Random(f"cemm-churn:{seed}:{uid}:{day.isoformat()}")
+    churn: list[int] = []
     weekend = day.weekday() >= 5
     doy = day.timetuple().tm_yday
     season = 0.5 + 0.5 * math.cos(2 * math.pi * (doy - 172) / 365.25)  # 1 = midsummer
@@ -202,6 +228,9 @@ def generate_day(
             s0[alias].append(used)
             watts += used
         net.append(watts)
+        if drift:
+            busy = sun > 0 or churn_rng.random() < 0.05
+            churn.append(churn_rng.randint(0, drift) if busy else 0)
 
     gas: list[int] = []
     for slot in range(minutes // 5):
@@ -217,6 +246,7 @@ def generate_day(
         tuple(net),
         {alias: tuple(values) for alias, values in s0.items()},
         tuple(gas),
+        tuple(churn),
     )
 
 
@@ -255,15 +285,13 @@ def _sum_day(data: DayData, until: int, gas_step: int) -> _Sums:
     for index in range(count):
         watts = data.net[index]
         is_low = data.low[index]
-        if watts >= 0:
-            if is_low:
-                imp_low += watts
-            else:
-                imp_high += watts
-        elif is_low:
-            exp_low -= watts
+        both = data.churn[index] if data.churn else 0
+        if is_low:
+            imp_low += max(watts, 0) + both
+            exp_low += max(-watts, 0) + both
         else:
-            exp_high -= watts
+            imp_high += max(watts, 0) + both
+            exp_high += max(-watts, 0) + both
         for alias, values in data.s0.items():
             if is_low:
                 s0_low[alias] += values[index]
@@ -277,10 +305,15 @@ def _sum_day(data: DayData, until: int, gas_step: int) -> _Sums:
 
 @lru_cache(maxsize=8192)
 def _full_day_sums(
-    seed: int, uid: str, solar: tuple[str, ...], aux: tuple[str, ...], day: date
+    seed: int,
+    uid: str,
+    solar: tuple[str, ...],
+    aux: tuple[str, ...],
+    day: date,
+    drift: int = 0,
 ) -> _Sums:
     """Return the (cached) sums of a whole day."""
-    data = generate_day(seed, uid, solar, aux, day)
+    data = generate_day(seed, uid, solar, aux, day, drift)
     return _sum_day(data, data.start + 60 * data.minutes, 300)
 
 
@@ -294,6 +327,8 @@ class CemmSimulator:
         *,
         devices: Mapping[str, Mapping[str, str]] | None = None,
         dsmr5: bool = False,
+        gas_format: str | None = None,
+        drift: int = 0,
         now: datetime | None = DEFAULT_NOW,
         history_start: date = DEFAULT_HISTORY_START,
         prefix: str = "/v1",
@@ -301,7 +336,9 @@ class CemmSimulator:
         """Create the account.
 
         ``devices`` maps uid → {alias: io type}; default one CEMM
-        ``FF-FF-FF-FF-FF-FF`` with p1, p1-gas and a solar s01. ``now`` None
+        ``FF-FF-FF-FF-FF-FF`` with p1, p1-gas and a solar s01. ``gas_format``
+        (default ``minute`` with ``dsmr5``, else ``hour``) and ``drift`` apply
+        to every device (``add_device`` sets them per device). ``now`` None
         follows the system clock.
         """
         self.api_key = api_key
@@ -311,7 +348,9 @@ class CemmSimulator:
         self._now = now
         self.devices: dict[str, SimDevice] = {}
         for uid, aliases in (devices or {DEFAULT_UID: DEFAULT_ALIASES}).items():
-            self.add_device(uid, aliases, dsmr5=dsmr5)
+            self.add_device(
+                uid, aliases, dsmr5=dsmr5, gas_format=gas_format, drift=drift
+            )
         self.register_base = dict(DEFAULT_REGISTER_BASE)
         #: (uid, minute start in epoch seconds) -> corrected P1 net power in W.
         self.corrections: dict[tuple[str, int], int] = {}
@@ -343,11 +382,27 @@ class CemmSimulator:
         self._now = value
 
     def add_device(
-        self, uid: str, aliases: Mapping[str, str] | None = None, *, dsmr5: bool = False
+        self,
+        uid: str,
+        aliases: Mapping[str, str] | None = None,
+        *,
+        dsmr5: bool = False,
+        gas_format: str | None = None,
+        drift: int = 0,
     ) -> SimDevice:
-        """Add a CEMM with aliases {alias: io type} (default p1, p1-gas, solar s01)."""
+        """Add a CEMM with aliases {alias: io type} (default p1, p1-gas, solar s01).
+
+        ``gas_format`` is one of GAS_FORMATS (default ``minute`` with
+        ``dsmr5``, else ``hour``); ``drift`` see SimDevice.
+        """
+        chosen = gas_format or ("minute" if dsmr5 else "hour")
+        if chosen not in GAS_FORMATS:
+            raise ValueError(chosen)
         device = SimDevice(
-            uid, dict(aliases if aliases is not None else DEFAULT_ALIASES), dsmr5
+            uid,
+            dict(aliases if aliases is not None else DEFAULT_ALIASES),
+            chosen,
+            drift,
         )
         self.devices[uid] = device
         return device
@@ -411,7 +466,9 @@ class CemmSimulator:
     def day_data(self, uid: str, day: date) -> DayData:
         """Return the generated source data of one local day."""
         dev = self.devices[uid]
-        data = generate_day(self.seed, uid, dev.solar_aliases(), dev.aux_aliases(), day)
+        data = generate_day(
+            self.seed, uid, dev.solar_aliases(), dev.aux_aliases(), day, dev.drift
+        )
         fixes = {
             (moment - data.start) // 60: watts
             for (fix_uid, moment), watts in self.corrections.items()
@@ -427,8 +484,21 @@ class CemmSimulator:
         self.corrections[(uid, int(moment.timestamp()))] = watts
 
     def _gas_step(self, dev: SimDevice) -> int:
-        """Return the gas grid in seconds (300 for DSMR 5, 3600 for DSMR 4)."""
+        """Return the gas register's grid in seconds (300 for DSMR 5, 3600 for DSMR 4)."""
         return 300 if dev.dsmr5 else 3600
+
+    def _whole_day(self, uid: str, day: date) -> _Sums:
+        """Return the sums of a whole day (corrected minutes included)."""
+        dev = self.devices[uid]
+        if any(
+            fix_uid == uid and local_date(moment) == day
+            for fix_uid, moment in self.corrections
+        ):
+            data = self.day_data(uid, day)
+            return _sum_day(data, data.start + 60 * data.minutes, 300)
+        return _full_day_sums(
+            self.seed, uid, dev.solar_aliases(), dev.aux_aliases(), day, dev.drift
+        )
 
     def _now_s(self) -> int:
         """Return the clock in whole epoch seconds."""
@@ -452,9 +522,7 @@ class CemmSimulator:
         for day in self._days(first, local_date(until)):
             data = self.day_data(uid, day)
             if data.start + 60 * data.minutes <= until:
-                total += _full_day_sums(
-                    self.seed, uid, dev.solar_aliases(), dev.aux_aliases(), day
-                )
+                total += self._whole_day(uid, day)
             else:
                 total += _sum_day(data, until, self._gas_step(dev))
         return total
@@ -471,9 +539,7 @@ class CemmSimulator:
             if data.start >= until:
                 break
             if data.start + 60 * data.minutes <= until:
-                total += _full_day_sums(
-                    self.seed, uid, dev.solar_aliases(), dev.aux_aliases(), day
-                )
+                total += self._whole_day(uid, day)
             else:
                 total += _sum_day(data, until, self._gas_step(dev))
         return total
@@ -581,15 +647,12 @@ class CemmSimulator:
         self, uid: str, first: date, last: date
     ) -> list[tuple[date, float, float]]:
         """Return (day, net low kWh, net normal kWh) of complete days in [first, last]."""
-        dev = self.devices[uid]
         result: list[tuple[date, float, float]] = []
         limit = self._now_s()
         for day in self._days(max(first, self.history_start), last):
             if local_midnight(day + timedelta(days=1)).timestamp() > limit:
                 break
-            sums = _full_day_sums(
-                self.seed, uid, dev.solar_aliases(), dev.aux_aliases(), day
-            )
+            sums = self._whole_day(uid, day)
             result.append(
                 (
                     day,
@@ -817,16 +880,11 @@ class CemmSimulator:
             return {"gas" if alias == "p1-gas" else "electric_power": []}
         data = self.day_data(dev.uid, day)
         if alias == "p1-gas":
-            step = self._gas_step(dev)
-            per_step = step // 300
-            entries: list[list[float]] = []
-            for slot in range(len(data.gas) // per_step):
-                begin = data.start + slot * step
-                if begin + step <= limit:
-                    units = sum(data.gas[slot * per_step : (slot + 1) * per_step])
-                    entries.append([begin * 1000, units * GAS_UNIT])
-                elif self.future_zeros:
-                    entries.append([begin * 1000, 0])
+            entries = (
+                self._gas_flow(data, limit)
+                if dev.gas_format == "minute"
+                else self._gas_amounts(data, limit, 3600 if not dev.dsmr5 else 300)
+            )
             # End-of-day marker at 23:59:59 local, as in the document's example.
             entries.append([(data.start + 60 * data.minutes - 1) * 1000, 0])
             entries.reverse()  # the document lists gas newest first
@@ -840,6 +898,36 @@ class CemmSimulator:
             elif self.future_zeros:
                 power.append([begin * 1000, 0])
         return {"electric_power": power}
+
+    def _gas_amounts(self, data: DayData, limit: int, step: int) -> list[list[float]]:
+        """Return [start ms, m³] per gas interval of ``step`` s (complete ones)."""
+        per_step = step // 300
+        entries: list[list[float]] = []
+        for slot in range(len(data.gas) // per_step):
+            begin = data.start + slot * step
+            if begin + step <= limit:
+                units = sum(data.gas[slot * per_step : (slot + 1) * per_step])
+                entries.append([begin * 1000, units * GAS_UNIT])
+            elif self.future_zeros:
+                entries.append([begin * 1000, 0])
+        return entries
+
+    def _gas_flow(self, data: DayData, limit: int) -> list[list[float]]:
+        """Return [minute start ms, L/min] per minute whose 5-minute slot is complete.
+
+        DSMR 5 updates the gas register every 5 minutes; the CEMM shows each
+        minute of a slot the flow of that slot, rounded to 0.01 L/min.
+        """
+        entries: list[list[float]] = []
+        for index in range(data.minutes):
+            begin = data.minute_start(index)
+            slot = index // 5
+            if data.start + (slot + 1) * 300 <= limit:
+                litres = data.gas[slot] * GAS_UNIT * 1000
+                entries.append([begin * 1000, round(litres / 5, 2)])
+            elif self.future_zeros:
+                entries.append([begin * 1000, 0])
+        return entries
 
     def _month_body(
         self, dev: SimDevice, alias: str, day: date
@@ -960,7 +1048,16 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--dsmr5", action="store_true", help="5-minute gas data")
+    parser.add_argument(
+        "--dsmr5", action="store_true", help="DSMR 5 gas: minute data in L/min"
+    )
+    parser.add_argument("--gas-format", choices=GAS_FORMATS, default=None)
+    parser.add_argument(
+        "--drift",
+        type=int,
+        default=20,
+        help="W the P1 registers count beyond the minute power (0: none)",
+    )
     parser.add_argument(
         "--promises", type=int, default=0, help="202 answers before data"
     )
@@ -968,6 +1065,8 @@ def main() -> None:
     sim = CemmSimulator(
         seed=args.seed,
         dsmr5=args.dsmr5,
+        gas_format=args.gas_format,
+        drift=args.drift,
         now=None,
         history_start=datetime.now(UTC).date() - timedelta(days=90),
     )

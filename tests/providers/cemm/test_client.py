@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 import logging
@@ -23,6 +24,7 @@ from custom_components.meetdata.api.errors import (
     MeetdataUnsupportedError,
 )
 from custom_components.meetdata.api.models import (
+    Interval,
     IntervalSeries,
     Meter,
     MeterKind,
@@ -36,13 +38,7 @@ from custom_components.meetdata.providers.cemm.client.client import (
 )
 
 from ...conftest import Serve
-from ...simulators.cemm import (
-    DEFAULT_UID,
-    DEMO_API_KEY,
-    GAS_UNIT,
-    CemmSimulator,
-    local_midnight,
-)
+from ...simulators.cemm import DEFAULT_UID, DEMO_API_KEY, CemmSimulator, local_midnight
 
 AMS = ZoneInfo("Europe/Amsterdam")
 UID = DEFAULT_UID
@@ -706,34 +702,58 @@ async def test_history_dst_days(
     ]
 
 
-async def test_history_gas_dsmr4_and_dsmr5(make_client: MakeClient) -> None:
-    """DSMR 4 hourly and DSMR 5 five-minute gas; the end-of-day marker is dropped."""
-    for dsmr5, count, step in ((False, 48, 3600), (True, 576, 300)):
-        sim = CemmSimulator(dsmr5=dsmr5)
-        client = await make_client(sim)
-        meter = await meter_by_alias(client, "p1-gas")
-        start, end = local(2025, 1, 14), local(2025, 1, 16)
-        [gas] = await client.async_get_history(meter, start, end)
-        assert len(gas.intervals) == count
-        assert all(i.end - i.start == timedelta(seconds=step) for i in gas.intervals)
-        expected = sim.gas_intervals(UID, start, end)
-        assert [(i.start, i.end, i.value) for i in gas.intervals] == expected
-        assert all(
-            round(i.value / GAS_UNIT) * GAS_UNIT == i.value for i in gas.intervals
+def _hour_sums(intervals: list[Interval]) -> dict[datetime, float]:
+    """Sum intervals per UTC hour of their start."""
+    hours: dict[datetime, float] = defaultdict(float)
+    for interval in intervals:
+        hours[interval.start.replace(minute=0, second=0, microsecond=0)] += (
+            interval.value
         )
-        total = sum(i.value for i in gas.intervals)
-        assert total == pytest.approx(
-            sum(v for _, v in sim.hourly_gas(UID, start, end))
-        )
-        assert total > 1  # winter
+    return dict(hours)
+
+
+@pytest.mark.parametrize("gas_format", ["hour", "minute", "five_minutes"])
+async def test_history_gas_formats(make_client: MakeClient, gas_format: str) -> None:
+    """DSMR 4 hourly m³, DSMR 5 minute L/min and 5-minute m³: the same m³ per hour.
+
+    The minute flows are rounded (0.01 L/min), so they integrate to slightly
+    off the register; the days still add up to the gas register exactly.
+    """
+    sim = CemmSimulator(gas_format=gas_format)
+    client = await make_client(sim)
+    meter = await meter_by_alias(client, "p1-gas")
+    start, end = local(2025, 1, 14), local(2025, 1, 16)
+    body = (await client.async_get_day(UID, "p1-gas", local(2025, 1, 14, 12))).series
+    step = {"hour": 3600, "minute": 60, "five_minutes": 300}[gas_format]
+    assert len(body["gas"]) == 86400 // step + 1  # 0..23 / 0..1440 with the marker
+    [gas] = await client.async_get_history(meter, start, end)
+    assert all(i.end - i.start == timedelta(seconds=step) for i in gas.intervals)
+    assert len(gas.intervals) == 2 * 86400 // step
+    hours = _hour_sums(gas.intervals)
+    expected = dict(sim.hourly_gas(UID, start, end))
+    assert hours.keys() == expected.keys()
+    for hour, amount in expected.items():
+        assert hours[hour] == pytest.approx(amount, abs=5e-4), hour
+    if gas_format == "minute":
+        flows = sum(m.value for m in body["gas"]) / 1000  # L/min × 1 min → m³
+        day_used = sum(v for h, v in expected.items() if h < local(2025, 1, 15))
+        assert flows != pytest.approx(day_used, abs=1e-9)  # rounding drifts
+        assert flows == pytest.approx(day_used, rel=1e-2)  # but not 1000×
+    for day in (date(2025, 1, 14), date(2025, 1, 15)):
+        first, following = local_midnight(day), local_midnight(day + timedelta(1))
+        delta = sim.registers(UID, following)["gas"] - sim.registers(UID, first)["gas"]
+        used = sum(v for h, v in hours.items() if first <= h < following)
+        assert used == pytest.approx(delta, abs=1e-9)
+    assert sum(hours.values()) > 1  # winter
 
 
 async def test_history_gas_grid_from_single_entry(make_client: MakeClient) -> None:
     """With one entry only, the grid comes from earlier answers or the alignment."""
-    sim = CemmSimulator(dsmr5=True)
+    sim = CemmSimulator(gas_format="five_minutes")
     sim.future_zeros = False
     client = await make_client(sim)
     meter = await meter_by_alias(client, "p1-gas")
+    sim.force_status(412, count=100, endpoint="/totals/")  # no registers to fit
     sim.now = local(2025, 2, 3, 0, 7)
     # No earlier answer: an entry on the hour is taken as hourly.
     [gas] = await client.async_get_history(meter, local(2025, 2, 3), local(2025, 2, 4))
@@ -743,26 +763,121 @@ async def test_history_gas_grid_from_single_entry(make_client: MakeClient) -> No
     assert [(i.start, i.end) for i in gas.intervals] == [
         (local(2025, 2, 3), local(2025, 2, 3, 0, 5))
     ]
-    sim = CemmSimulator(dsmr5=True)
+    sim = CemmSimulator(gas_format="five_minutes")
+    sim.force_status(412, count=100, endpoint="/totals/")
     sim.future_zeros = False
     sim.now = local(2025, 2, 3, 0, 12)
     client = await make_client(sim)
     five = int(local(2025, 2, 3, 0, 5).timestamp() * 1000)
     sim.override_next(f'{{"io_id": 2, "data": {{"gas": [[{five}, 0.5]]}}}}')
     [gas] = await client.async_get_history(meter, local(2025, 2, 3), local(2025, 2, 4))
-    assert [(i.start, i.end) for i in gas.intervals] == [
-        (local(2025, 2, 3, 0, 5), local(2025, 2, 3, 0, 10))
+    assert [(i.start, i.end, i.value) for i in gas.intervals] == [
+        (local(2025, 2, 3, 0, 5), local(2025, 2, 3, 0, 10), 0.5)
     ]
     one = int(local(2025, 2, 3, 0, 1).timestamp() * 1000)
-    # A duplicated timestamp: the first entry wins; unknown grid → one minute.
+    # A duplicated timestamp: the first entry wins; off the 5-minute grid is a
+    # minute grid, whose values are flows in L/min (0.5 L/min for 1 min).
     sim.override_next(
         f'{{"io_id": 2, "data": {{"gas": [[{one}, 0.5], [{one}, 0.25]]}}}}'
     )
     client2 = await make_client(sim)
     [gas] = await client2.async_get_history(meter, local(2025, 2, 3), local(2025, 2, 4))
     assert [(i.start, i.end, i.value) for i in gas.intervals] == [
-        (local(2025, 2, 3, 0, 1), local(2025, 2, 3, 0, 2), 0.5)
+        (local(2025, 2, 3, 0, 1), local(2025, 2, 3, 0, 2), 0.0005)
     ]
+
+
+async def test_history_gas_dst_minutes(make_client: MakeClient) -> None:
+    """DSMR 5 minute data on the 25-hour day: 1500 minutes, 25 hours of m³."""
+    sim = CemmSimulator(gas_format="minute")
+    client = await make_client(sim)
+    meter = await meter_by_alias(client, "p1-gas")
+    start, end = local_midnight(date(2025, 10, 26)), local_midnight(date(2025, 10, 27))
+    [gas] = await client.async_get_history(meter, start, end)
+    assert len(gas.intervals) == 1500
+    hours = _hour_sums(gas.intervals)
+    expected = dict(sim.hourly_gas(UID, start, end))
+    assert len(hours) == len(expected) == 25
+    for hour, amount in expected.items():
+        assert hours[hour] == pytest.approx(amount, abs=5e-4)
+    delta = sim.registers(UID, end)["gas"] - sim.registers(UID, start)["gas"]
+    assert sum(hours.values()) == pytest.approx(delta, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    "day", [date(2025, 6, 10), date(2025, 3, 30), date(2025, 10, 26), date(2025, 1, 8)]
+)
+async def test_history_p1_adds_up_to_registers(
+    make_client: MakeClient, day: date
+) -> None:
+    """Minute power integrating to less than the registers: the days take the registers.
+
+    Each direction's register increase is divided over the minutes in
+    proportion to that direction's minute power (summer, both DST days, a
+    winter day whose export minutes are all 0 and get the increase evenly).
+    """
+    sim = CemmSimulator(drift=40)
+    client = await make_client(sim)
+    meter = await meter_by_alias(client, "p1")
+    start, end = local_midnight(day), local_midnight(day + timedelta(days=1))
+    series = by_quantity(await client.async_get_history(meter, start, end))
+    before, after = sim.registers(UID, start), sim.registers(UID, end)
+    minutes = sim.minute_energy(UID, "p1", start, end)
+    for quantity, names, index in (
+        (Quantity.ENERGY_IMPORT, ("t1", "t2"), 1),
+        (Quantity.ENERGY_EXPORT, ("t3", "t4"), 2),
+    ):
+        delta = sum(after[name] - before[name] for name in names)
+        integrated = sum(minute[index] for minute in minutes)
+        assert delta - integrated > 0.01  # the registers count more
+        intervals = series[quantity].intervals
+        assert len(intervals) == len(minutes)
+        assert sum(i.value for i in intervals) == pytest.approx(delta, abs=1e-9)
+        # Hour by hour: the day's increase in proportion to the minute power.
+        hours = _hour_sums(intervals)
+        if integrated:
+            expected = _hour_sums(
+                [
+                    Interval(m, m + timedelta(minutes=1), a[index - 1])
+                    for m, *a in minutes
+                ]
+            )
+            for hour, amount in expected.items():
+                assert hours[hour] == pytest.approx(amount * delta / integrated)
+        else:
+            assert {round(v, 12) for v in hours.values()} == {
+                round(delta / len(hours), 12)
+            }
+    # Net per tariff (month data) is unchanged by what nets out in a minute.
+    [low] = series[Quantity.ENERGY_NET_LOW].intervals
+    assert low.value == pytest.approx(
+        after["t1"] - before["t1"] - (after["t3"] - before["t3"])
+    )
+
+
+async def test_history_p1_today_until_the_last_reading(make_client: MakeClient) -> None:
+    """The current day adds up to its last register reading; a day without totals integrates."""
+    sim = CemmSimulator(drift=40)
+    client = await make_client(sim)
+    meter = await meter_by_alias(client, "p1")
+    start = local(2025, 11, 3)  # today; the clock is at 11:30:15
+    series = by_quantity(await client.async_get_history(meter, start, sim.now))
+    reading = local(2025, 11, 3, 11, 30)  # the totals' 5-minute grid
+    delta = sum(
+        sim.registers(UID, reading)[name] - sim.registers(UID, start)[name]
+        for name in ("t1", "t2")
+    )
+    imports = series[Quantity.ENERGY_IMPORT].intervals
+    assert imports[-1].end == reading
+    assert sum(i.value for i in imports) == pytest.approx(delta, abs=1e-9)
+
+    sim.force_status(412, count=100, endpoint="/totals/")
+    day = date(2025, 6, 10)
+    first, following = local_midnight(day), local_midnight(day + timedelta(days=1))
+    series = by_quantity(await client.async_get_history(meter, first, following))
+    assert sum(i.value for i in series[Quantity.ENERGY_IMPORT].intervals) == (
+        pytest.approx(sum(m[1] for m in sim.minute_energy(UID, "p1", first, following)))
+    )
 
 
 async def test_history_s0(client: CemmClient, sim: CemmSimulator) -> None:

@@ -8,8 +8,9 @@ months and years are local days in Europe/Amsterdam.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
+from typing import Final
 
 from ....api.errors import (
     MeetdataInvalidRequestError,
@@ -26,6 +27,7 @@ from ....api.models import (
     Reading,
 )
 from .api import CemmApi
+from .fit import RegisterReading, clean_readings
 from .parse import (
     _P1_REGISTERS,
     _TARIFFS,
@@ -38,7 +40,6 @@ from .parse import (
     _aligned,
     _day_param,
     _grid_spacing,
-    _guess_spacing,
     _local_date,
     _local_midnight,
     _Ref,
@@ -48,20 +49,23 @@ from .parse import (
 )
 from .provider import PROVIDER
 from .series import (
+    _answer_size,
+    _compute,
     _days_overlapping,
+    _fitted_gas,
+    _fitted_p1,
     _gather,
     _meter_ref,
     _months_needed,
     _off_loop,
-    _p1_minutes,
     _s0_minutes,
     _s0_quantity,
     _series,
 )
 
-# --------------------------------------------------------------------------
-# Parsing helpers: every shape error becomes MeetdataResponseError.
-# --------------------------------------------------------------------------
+#: The P1 registers that add up to import and export (t1/t2 delivered to the
+#: client at low/normal tariff, t3/t4 delivered back).
+_P1_SUMS: Final = {"import": ("t1", "t2"), "export": ("t3", "t4")}
 
 
 class CemmClient(CemmApi):
@@ -292,6 +296,57 @@ class CemmClient(CemmApi):
             [self.async_get_day(ref.uid, ref.alias, _day_param(day)) for day in days]
         )
 
+    async def _register_readings(
+        self, ref: _Ref, days: list[date], groups: Mapping[str, tuple[str, ...]]
+    ) -> dict[str, list[RegisterReading]]:
+        """Read the registers at the end of each of ``days`` and of the day before.
+
+        ``groups`` names sums of totals fields (import = t1 + t2). An alias
+        without totals (HTTP 412) or a field missing gives no readings: the
+        intervals then keep what the minute data integrate to.
+        """
+        readings: dict[str, list[RegisterReading]] = {name: [] for name in groups}
+        if not days:
+            return readings
+        moments = [days[0] - timedelta(days=1), *days]
+        try:
+            answers = await _gather(
+                [
+                    self.async_get_totals(ref.uid, ref.alias, _day_param(day))
+                    for day in moments
+                ]
+            )
+        except MeetdataUnsupportedError:
+            return readings
+        for name, fields in groups.items():
+            for answer in answers:
+                items = [answer.values.get(field) for field in fields]
+                present = [item for item in items if item is not None]
+                if len(present) == len(fields):
+                    readings[name].append(
+                        RegisterReading(
+                            max(item.timestamp for item in present),
+                            sum(item.value for item in present),
+                        )
+                    )
+            readings[name] = clean_readings(readings[name])
+        return readings
+
+    @staticmethod
+    def _span_days(
+        days: list[date],
+        readings: dict[str, list[RegisterReading]],
+        start: datetime,
+        now: datetime,
+    ) -> list[date]:
+        """Return the days whose data a fit needs: ``days`` and every register span."""
+        moments = [r.timestamp for found in readings.values() for r in found]
+        if not days or not moments:
+            return days
+        first = min(start, *moments)
+        last = min(max(_local_midnight(days[-1] + timedelta(days=1)), *moments), now)
+        return sorted({*days, *_days_overlapping(first, last)})
+
     async def _p1_history(
         self,
         meter: Meter,
@@ -301,9 +356,29 @@ class CemmClient(CemmApi):
         end: datetime,
         now: datetime,
     ) -> list[IntervalSeries]:
-        """Per-minute import/export and daily net per tariff of a P1 meter."""
-        imports, exports = await _off_loop(
-            _p1_minutes, await self._day_series(ref, days), start, end, now
+        """Per-minute import/export and daily net per tariff of a P1 meter.
+
+        Import and export add up to the registers (import t1 + t2, export
+        t3 + t4) between each two readings: the minute power decides only how
+        a span's increase is divided over its minutes.
+        """
+        readings = await self._register_readings(ref, days, _P1_SUMS)
+        span_days = self._span_days(days, readings, start, now)
+        answers = await self._day_series(ref, span_days)
+        span = (
+            _local_midnight(span_days[0]) if span_days else start,
+            _local_midnight(span_days[-1] + timedelta(days=1)) if span_days else end,
+        )
+        imports, exports = await _compute(
+            _answer_size(answers),
+            _fitted_p1,
+            answers,
+            readings["import"],
+            readings["export"],
+            span,
+            start,
+            end,
+            now,
         )
 
         # Month data: one value per local day. The document's totals example
@@ -345,26 +420,41 @@ class CemmClient(CemmApi):
         end: datetime,
         now: datetime,
     ) -> list[IntervalSeries]:
-        """Gas used per interval of the gas grid (hourly for DSMR 4, 5 min for DSMR 5)."""
+        """Gas used per entry of the gas grid, adding up to the gas register.
+
+        The grid comes from the answer: minutes with the flow in L/min (DSMR 5
+        as the document describes it), hours (DSMR 4) or 5 minutes, both in m³.
+        """
+        readings = await self._register_readings(ref, days, {"gas": ("gas",)})
+        span_days = self._span_days(days, readings, start, now)
         entries: list[CemmMeasurement] = []
-        for answer in await self._day_series(ref, days):
-            # Drops the unaligned end-of-day marker (23:59:59 with value 0).
-            entries.extend(_aligned(_require(answer, "gas", "p1-gas day data")))
+        for day, answer in zip(
+            span_days, await self._day_series(ref, span_days), strict=True
+        ):
+            first = _local_midnight(day)
+            following = _local_midnight(day + timedelta(days=1))
+            # Drops the unaligned end-of-day marker (23:59:59 with value 0)
+            # and entries of other days.
+            entries.extend(
+                entry
+                for entry in _aligned(_require(answer, "gas", "p1-gas day data"))
+                if first <= entry.timestamp < following
+            )
         entries.sort(key=lambda entry: entry.timestamp)
         spacing = _grid_spacing([entry.timestamp for entry in entries])
         if spacing is not None:
             self._gas_grid[meter.key] = spacing
-        intervals: list[Interval] = []
-        seen: set[datetime] = set()
-        for entry in entries:
-            begin = entry.timestamp
-            if begin in seen:
-                continue
-            seen.add(begin)
-            step = spacing or self._gas_grid.get(meter.key) or _guess_spacing(begin)
-            finish = begin + step
-            if start <= begin < end and finish <= now:
-                intervals.append(Interval(begin, finish, entry.value))
+        step = spacing or self._gas_grid.get(meter.key)
+        intervals = await _compute(
+            len(entries),
+            _fitted_gas,
+            entries,
+            step,
+            readings["gas"],
+            start,
+            end,
+            now,
+        )
         return [_series(meter, Quantity.GAS_VOLUME, intervals)]
 
     async def _s0_history(

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
-from typing import Final
+import functools
+from typing import Any, Final
 
 from ....api.errors import MeetdataNotFoundError
 from ....api.models import Interval, IntervalSeries, Meter, MeterKind, Quantity
+from .fit import RegisterReading, fit_to_registers
 from .parse import (
     _KWH_PER_WATT_MINUTE,
     _MINUTE,
     ALIASES,
+    CemmMeasurement,
     CemmSeries,
     _aligned,
     _day_param,
+    _guess_spacing,
     _local_date,
     _local_midnight,
     _Ref,
@@ -27,6 +31,24 @@ from .parse import (
 EXECUTOR_MINUTES: Final = 1500
 
 
+#: A litre of gas in m³: DSMR 5 minute data give the gas flow in L/min.
+_M3_PER_LITRE: Final = 1 / 1000
+
+
+async def _compute[T](size: int, func: Callable[..., T], *args: Any) -> T:
+    """Run a pure conversion of ``size`` items, in an executor when they are many."""
+    if size > EXECUTOR_MINUTES:
+        return await asyncio.get_running_loop().run_in_executor(
+            None, functools.partial(func, *args)
+        )
+    return func(*args)
+
+
+def _answer_size(answers: Iterable[CemmSeries]) -> int:
+    """Return how many measurements the answers hold."""
+    return sum(len(values) for answer in answers for values in answer.series.values())
+
+
 async def _off_loop[T](
     convert: Callable[[list[CemmSeries], datetime, datetime, datetime], T],
     answers: list[CemmSeries],
@@ -35,14 +57,65 @@ async def _off_loop[T](
     now: datetime,
 ) -> T:
     """Convert day answers to intervals, in an executor when they are many."""
-    minutes = sum(
-        len(values) for answer in answers for values in answer.series.values()
+    return await _compute(_answer_size(answers), convert, answers, start, end, now)
+
+
+def _within(
+    intervals: Iterable[Interval], start: datetime, end: datetime
+) -> list[Interval]:
+    """Return the intervals that start in [start, end)."""
+    return [interval for interval in intervals if start <= interval.start < end]
+
+
+def _fitted_p1(
+    answers: list[CemmSeries],
+    imports_read: Sequence[RegisterReading],
+    exports_read: Sequence[RegisterReading],
+    span: tuple[datetime, datetime],
+    start: datetime,
+    end: datetime,
+    now: datetime,
+) -> tuple[list[Interval], list[Interval]]:
+    """Per-minute import and export fitted to the registers, starting in [start, end).
+
+    ``answers`` are the day data of every day of ``span``: a register span
+    needs all its minutes, also those outside [start, end).
+    """
+    imports, exports = _p1_minutes(answers, span[0], span[1], now)
+    return (
+        _within(fit_to_registers(imports, imports_read), start, end),
+        _within(fit_to_registers(exports, exports_read), start, end),
     )
-    if minutes > EXECUTOR_MINUTES:
-        return await asyncio.get_running_loop().run_in_executor(
-            None, convert, answers, start, end, now
-        )
-    return convert(answers, start, end, now)
+
+
+def _fitted_gas(
+    entries: list[CemmMeasurement],
+    step: timedelta | None,
+    readings: Sequence[RegisterReading],
+    start: datetime,
+    end: datetime,
+    now: datetime,
+) -> list[Interval]:
+    """Gas used per entry of the gas grid, fitted to the register, in [start, end).
+
+    On a minute grid an entry is the flow in L/min (DSMR 5, as the document
+    describes it), so a minute used value/1000 m³; on a coarser grid (hourly
+    for DSMR 4, or 5 minutes) an entry is the m³ used in its interval.
+    ``step`` None: each entry's grid is guessed from its alignment.
+    """
+    intervals: list[Interval] = []
+    seen: set[datetime] = set()
+    for entry in entries:
+        begin = entry.timestamp
+        if begin in seen:
+            continue
+        seen.add(begin)
+        each = step or _guess_spacing(begin)
+        finish = begin + each
+        if finish <= now:
+            amount = entry.value * (_M3_PER_LITRE if each == _MINUTE else 1.0)
+            intervals.append(Interval(begin, finish, amount))
+    return _within(fit_to_registers(intervals, readings), start, end)
 
 
 def _p1_minutes(
