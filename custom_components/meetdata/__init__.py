@@ -22,8 +22,10 @@ from .const import (
     DOMAIN,
 )
 from .coordinator import HistoryCoordinator, LatestCoordinator
-from .entity import device_info, device_key, via_key
+from .entity import device_info
 from .errors import ha_error
+from .ids import async_claim_meters, meter_id, via_id
+from .migrate import async_migrate_registry_ids
 from .providers import get_spec
 from .repairs import async_clear_entry_issues
 from .runtime import MeetdataConfigEntry, MeetdataRuntimeData
@@ -37,6 +39,11 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the integration's services."""
     async_setup_services(hass)
     return True
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: MeetdataConfigEntry) -> bool:
+    """Bring an entry from an older version to this one (see migrate.py)."""
+    return await async_migrate_registry_ids(hass, entry)
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: MeetdataConfigEntry) -> bool:
@@ -56,6 +63,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: MeetdataConfigEntry) -> 
             CONF_UPDATE_INTERVAL, spec.default_update_interval.total_seconds() / 60
         )
     )
+    async_claim_meters(hass, entry, [meter.key for meter in data_meters])
     history_days = int(entry.options.get(CONF_HISTORY_DAYS, spec.default_history_days))
     latest = LatestCoordinator(hass, entry, client, data_meters, interval)
     history = HistoryCoordinator(hass, entry, client, data_meters, history_days)
@@ -85,16 +93,17 @@ def _register_devices(
 ) -> None:
     """Create a device per meter, linked to its gateway; drop excluded meters'."""
     registry = dr.async_get(hass)
+    manufacturer = entry.runtime_data.spec.manufacturer
     devices = {
-        device_key(meter): registry.async_get_or_create(
+        meter_id(entry.entry_id, meter): registry.async_get_or_create(
             config_entry_id=entry.entry_id,
-            **device_info(meter, entry.runtime_data.spec.manufacturer),
+            **device_info(entry.entry_id, meter, manufacturer),
         )
         for meter in meters
     }
     for meter in meters:
-        parent = devices.get(via_key(meter) or "")
-        device = devices[device_key(meter)]
+        parent = devices.get(via_id(entry.entry_id, meter) or "")
+        device = devices[meter_id(entry.entry_id, meter)]
         if parent is not None and device.via_device_id != parent.id:
             registry.async_update_device(device.id, via_device_id=parent.id)
     current = {device.id for device in devices.values()}

@@ -14,6 +14,8 @@ CONF_BASE_URL: Final = "base_url"
 CONF_UPDATE_INTERVAL: Final = "update_interval"
 CONF_HISTORY_DAYS: Final = "history_days"
 CONF_METERS: Final = "meters"
+#: Entry data: meter key → tag of its statistic ids ("" keeps the plain ids).
+CONF_STATISTIC_TAGS: Final = "statistic_tags"
 
 MIN_UPDATE_INTERVAL_MINUTES: Final = 1
 MAX_UPDATE_INTERVAL_MINUTES: Final = 1440

@@ -15,6 +15,7 @@ from .api.errors import MeetdataError, MeetdataPermissionError
 from .api.models import LatestReadings, Meter
 from .const import DOMAIN, HISTORY_UPDATE_INTERVAL, LOGGER
 from .errors import ha_error
+from .ids import statistics_of
 from .repairs import async_clear_meter_issue, async_raise_meter_issue
 from .runtime import MeetdataConfigEntry
 from .statistics import StatisticsImporter
@@ -115,7 +116,7 @@ class HistoryCoordinator(MeetdataCoordinator[dict[str, datetime]]):
             update_interval=HISTORY_UPDATE_INTERVAL,
         )
         self.history_days = history_days
-        self.importer = StatisticsImporter(hass, client)
+        self.importer = StatisticsImporter(hass, client, statistics_of(hass, entry))
 
     def _spec(self) -> ProviderSpec:
         return self.config_entry.runtime_data.spec

@@ -24,6 +24,7 @@ from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from .api.models import Meter, Quantity
 from .coordinator import LatestCoordinator
 from .entity import MeetdataEntity
+from .ids import entity_unique_id
 from .runtime import MeetdataConfigEntry
 from .units import REACTIVE_ENERGY, REACTIVE_POWER
 
@@ -244,7 +245,9 @@ class MeetdataSensor(MeetdataEntity, SensorEntity):
         """Describe the sensor of ``description.key`` on ``meter``."""
         super().__init__(coordinator, meter)
         self.entity_description = description
-        self._attr_unique_id = f"{meter.provider}_{meter.key}_{description.key}"
+        self._attr_unique_id = entity_unique_id(
+            coordinator.config_entry.entry_id, meter, description.key
+        )
 
     @property
     def available(self) -> bool:

@@ -40,7 +40,7 @@ from .statistics_rows import (
     _mean_rows,
     _utc,
     _window_amounts,
-    statistic_id,
+    statistic_id,  # noqa: F401  (where tests and benchmarks import it from)
     statistic_metadata,
     zeroed_rows,
 )
@@ -95,10 +95,17 @@ class _Chain:
 class StatisticsImporter:
     """Import the history of one config entry's meters (and clear hours of it)."""
 
-    def __init__(self, hass: HomeAssistant, client: MeterDataClient) -> None:
-        """Bind to Home Assistant and a provider client."""
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        client: MeterDataClient,
+        metadata: Callable[[Meter, Quantity], StatisticMetaData] = statistic_metadata,
+    ) -> None:
+        """Bind to Home Assistant, a provider client and the entry's statistic ids."""
         self.hass = hass
         self.client = client
+        #: The metadata (and id) of a meter's statistic of one quantity.
+        self.metadata = metadata
         #: Rows handed to the recorder since start-up (diagnostics, benchmarks).
         self.rows_written = 0
         #: Rows of the next recorder job (adapts to the recorder's speed).
@@ -210,7 +217,11 @@ class StatisticsImporter:
         stored = [
             hour
             for quantity in self.client.history_quantities
-            if (hour := await self.async_last_hour(statistic_id(meter, quantity)))
+            if (
+                hour := await self.async_last_hour(
+                    self.metadata(meter, quantity)["statistic_id"]
+                )
+            )
         ]
         if not stored:
             start = since
@@ -269,7 +280,7 @@ class StatisticsImporter:
                     rechain_after=last_window,
                 )
                 if item.intervals:
-                    newest[statistic_id(meter, item.quantity)] = _utc(
+                    newest[self.metadata(meter, item.quantity)["statistic_id"]] = _utc(
                         _hour_of(max(iv.start for iv in item.intervals))
                     )
             window_start = window_end
@@ -287,7 +298,7 @@ class StatisticsImporter:
         rechain_after: bool,
     ) -> None:
         """Store one window [first, stop) of one series."""
-        metadata = statistic_metadata(meter, series.quantity)
+        metadata = self.metadata(meter, series.quantity)
         stat_id = metadata["statistic_id"]
         size = len(series.intervals)
         if series.quantity in MEAN_QUANTITIES:
@@ -372,7 +383,7 @@ class StatisticsImporter:
             written = 0
             for meter in meters:
                 for quantity in quantities:
-                    metadata = statistic_metadata(meter, quantity)
+                    metadata = self.metadata(meter, quantity)
                     stat_id = metadata["statistic_id"]
                     rows = await self._async_rows(
                         stat_id, _hour_of(end), None, {"state", "sum"}
