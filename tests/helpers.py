@@ -61,10 +61,34 @@ def state_of(hass: HomeAssistant, entity_id: str | None, *what: object) -> State
     return state
 
 
-def sensor_state(hass: HomeAssistant, unique_id: str, *what: object) -> State:
-    """Return the state of our sensor with this unique id (it must exist)."""
-    entity_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, unique_id)
-    return state_of(hass, entity_id, *what)
+def entity_id_of(
+    hass: HomeAssistant, key: str, entry_id: str | None = None, domain: str = "sensor"
+) -> str | None:
+    """Return the entity id of our entity ``<provider>_<meter>_<quantity>``.
+
+    Unique ids are scoped to the config entry (``<entry_id>_<key>``): the
+    entity of entry ``entry_id``, or of the only entry that has one.
+    """
+    registry = er.async_get(hass)
+    found = [
+        entity_id
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        if entry_id in (None, entry.entry_id)
+        and (
+            entity_id := registry.async_get_entity_id(
+                domain, DOMAIN, f"{entry.entry_id}_{key}"
+            )
+        )
+    ]
+    assert len(found) <= 1, f"{key} in several entries: name the entry"
+    return found[0] if found else None
+
+
+def sensor_state(
+    hass: HomeAssistant, key: str, *what: object, entry_id: str | None = None
+) -> State:
+    """Return the state of our sensor ``<provider>_<meter>_<quantity>`` (must exist)."""
+    return state_of(hass, entity_id_of(hass, key, entry_id), key, *what)
 
 
 #: The collapsed config-flow section with the base URL fields.
@@ -76,16 +100,21 @@ def advanced(**fields: Any) -> dict[str, dict[str, Any]]:
     return {SECTION: fields}
 
 
-def find_device(hass: HomeAssistant, key: str) -> dr.DeviceEntry | None:
-    """Return the device of a Meetdata identifier (``kenter_<ean>``, ...).
+def find_device(
+    hass: HomeAssistant, key: str, entry_id: str | None = None
+) -> dr.DeviceEntry | None:
+    """Return the device of a meter (``kenter_<ean>``, ...) of one or any entry.
 
+    Identifiers are scoped to the entry (``<entry_id>_<key>``).
     ``async_get_device`` is deprecated on 2026.x (identifiers are unique per
     config entry only); scanning our entries' devices works on every leg.
     """
     registry = dr.async_get(hass)
     for entry in hass.config_entries.async_entries(DOMAIN):
+        if entry_id not in (None, entry.entry_id):
+            continue
         for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
-            if (DOMAIN, key) in device.identifiers:
+            if (DOMAIN, f"{entry.entry_id}_{key}") in device.identifiers:
                 return device
     return None
 
@@ -225,7 +254,8 @@ def entity_snapshot(hass: HomeAssistant, entry_id: str) -> list[dict[str, Any]]:
         result.append(
             {
                 "entity_id": entity.entity_id,
-                "unique_id": entity.unique_id,
+                # Scoped to the entry, whose id differs per run.
+                "unique_id": entity.unique_id.replace(entry_id, "<entry_id>", 1),
                 "platform": entity.platform,
                 "translation_key": entity.translation_key,
                 "original_device_class": device_class,

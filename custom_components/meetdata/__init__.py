@@ -25,6 +25,8 @@ from .discovery import (
 )
 from .errors import ha_error
 from .holes import async_remove_holes
+from .ids import async_claim_meters
+from .migrate import async_migrate_registry_ids
 from .providers import get_spec
 from .repairs import async_clear_entry_issues
 from .runtime import MeetdataConfigEntry, MeetdataRuntimeData
@@ -38,6 +40,11 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the integration's services."""
     async_setup_services(hass)
     return True
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: MeetdataConfigEntry) -> bool:
+    """Bring an entry from an older version to this one (see migrate.py)."""
+    return await async_migrate_registry_ids(hass, entry)
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: MeetdataConfigEntry) -> bool:
@@ -57,6 +64,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: MeetdataConfigEntry) -> 
             CONF_UPDATE_INTERVAL, spec.default_update_interval.total_seconds() / 60
         )
     )
+    async_claim_meters(hass, entry, [meter.key for meter in polled])
     history_days = int(entry.options.get(CONF_HISTORY_DAYS, spec.default_history_days))
     latest = LatestCoordinator(hass, entry, client, polled, interval)
     history = HistoryCoordinator(hass, entry, client, polled, history_days)

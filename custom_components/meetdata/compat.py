@@ -51,3 +51,13 @@ def async_forget_device(
         registry.async_remove_device(device.id)
     else:
         registry.async_update_device(device.id, remove_config_entry_id=entry_id)
+
+
+def device_entry_ids(device: dr.DeviceEntry) -> set[str]:
+    """Return the config entries a device belongs to.
+
+    One (``config_entry_id``) since Home Assistant 2026.x; before, a set.
+    """
+    if hasattr(device, "config_entry_id"):
+        return {device.config_entry_id}
+    return set(device.config_entries)

@@ -34,6 +34,8 @@ from .const import (
     MAX_UPDATE_INTERVAL_MINUTES,
     MIN_UPDATE_INTERVAL_MINUTES,
 )
+from .ids import kept_data
+from .migrate import MINOR_VERSION, VERSION
 from .providers import PROVIDERS, get_spec
 from .providers.base import FlowStep, ProviderFlowStep, ProviderSpec
 from .runtime import MeetdataConfigEntry
@@ -43,7 +45,8 @@ from .verify import AccountCheckError, async_verify
 class MeetdataConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up one provider account."""
 
-    VERSION = 1
+    VERSION = VERSION
+    MINOR_VERSION = MINOR_VERSION
     #: What a provider's own steps collected so far in this flow (Kenter:
     #: the connections and the base URL).
     _provider_data: dict[str, Any] | None = None
@@ -146,7 +149,12 @@ class MeetdataConfigFlow(ConfigFlow, domain=DOMAIN):
                 await self.async_set_unique_id(unique_id)
                 self._abort_if_unique_id_mismatch(reason="wrong_account")
                 return self.async_update_reload_and_abort(
-                    entry, data={CONF_PROVIDER: entry.data[CONF_PROVIDER], **data}
+                    entry,
+                    data={
+                        CONF_PROVIDER: entry.data[CONF_PROVIDER],
+                        **data,
+                        **kept_data(entry),
+                    },
                 )
         return self.async_show_form(
             step_id="reconfigure",

@@ -17,6 +17,8 @@ CONF_METERS: Final = "meters"
 #: Every meter the options form or a discovery has seen (a selection's
 #: unselected ones among them were left out on purpose).
 CONF_KNOWN_METERS: Final = "known_meters"
+#: Entry data: meter key → tag of its statistic ids ("" keeps the plain ids).
+CONF_STATISTIC_TAGS: Final = "statistic_tags"
 
 MIN_UPDATE_INTERVAL_MINUTES: Final = 1
 MAX_UPDATE_INTERVAL_MINUTES: Final = 1440

@@ -23,6 +23,7 @@ from .api.failure_domains import FailureDomains, most_telling
 from .api.models import LatestReadings, Meter
 from .const import DOMAIN, HISTORY_UPDATE_INTERVAL, LOGGER
 from .errors import ha_error, service_call_error
+from .ids import statistics_of
 from .outages import MeterOutages
 from .repairs import async_clear_meter_issue, async_raise_meter_issue
 from .runtime import MeetdataConfigEntry
@@ -159,7 +160,9 @@ class HistoryCoordinator(MeetdataCoordinator[dict[str, datetime]]):
             update_interval=HISTORY_UPDATE_INTERVAL,
         )
         self.history_days = history_days
-        self.importer = StatisticsImporter(hass, client, entry)
+        self.importer = StatisticsImporter(
+            hass, client, entry, metadata=statistics_of(hass, entry)
+        )
         self.outages = MeterOutages(entry.title, "history import")
 
     def _spec(self) -> ProviderSpec:

@@ -24,8 +24,9 @@ from .api.errors import MeetdataError
 from .api.models import Meter, MeterKind
 from .compat import async_forget_device
 from .const import CONF_KNOWN_METERS, CONF_METERS, DOMAIN, LOGGER
-from .entity import device_info, device_key, via_key
+from .entity import device_info
 from .errors import ha_error
+from .ids import meter_id, via_id
 from .runtime import MeetdataConfigEntry
 
 
@@ -82,15 +83,15 @@ def async_register_devices(
     """Create a device per meter, linked to its gateway; forget every other device."""
     registry = dr.async_get(hass)
     devices = {
-        device_key(meter): registry.async_get_or_create(
+        meter_id(entry.entry_id, meter): registry.async_get_or_create(
             config_entry_id=entry.entry_id,
-            **device_info(meter, entry.runtime_data.spec.manufacturer),
+            **device_info(entry.entry_id, meter, entry.runtime_data.spec.manufacturer),
         )
         for meter in meters
     }
     for meter in meters:
-        parent = devices.get(via_key(meter) or "")
-        device = devices[device_key(meter)]
+        parent = devices.get(via_id(entry.entry_id, meter) or "")
+        device = devices[meter_id(entry.entry_id, meter)]
         if parent is not None and device.via_device_id != parent.id:
             registry.async_update_device(device.id, via_device_id=parent.id)
     current = {device.id for device in devices.values()}
@@ -101,7 +102,9 @@ def async_register_devices(
 
 def is_present(entry: MeetdataConfigEntry, device: dr.DeviceEntry) -> bool:
     """Return whether a device belongs to a meter the provider still lists."""
-    present = {(DOMAIN, device_key(m)) for m in entry.runtime_data.all_meters}
+    present = {
+        (DOMAIN, meter_id(entry.entry_id, m)) for m in entry.runtime_data.all_meters
+    }
     return bool(present & device.identifiers)
 
 

@@ -8,27 +8,18 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from .api.models import Meter
 from .const import DOMAIN
 from .coordinator import LatestCoordinator
+from .ids import meter_id
 
 
-def device_key(meter: Meter) -> str:
-    """Return the device identifier of a meter."""
-    return f"{meter.provider}_{meter.key}"
-
-
-def via_key(meter: Meter) -> str | None:
-    """Return the device identifier of the device a meter is reached through."""
-    return f"{meter.provider}_{meter.via}" if meter.via else None
-
-
-def device_link(meter: Meter) -> DeviceInfo:
+def device_link(entry_id: str, meter: Meter) -> DeviceInfo:
     """Return what an entity names of its meter's device (registered at setup)."""
-    return DeviceInfo(identifiers={(DOMAIN, device_key(meter))})
+    return DeviceInfo(identifiers={(DOMAIN, meter_id(entry_id, meter))})
 
 
-def device_info(meter: Meter, manufacturer: str) -> DeviceInfo:
+def device_info(entry_id: str, meter: Meter, manufacturer: str) -> DeviceInfo:
     """Return the device of a meter (its parent is linked at registration)."""
     return DeviceInfo(
-        identifiers={(DOMAIN, device_key(meter))},
+        identifiers={(DOMAIN, meter_id(entry_id, meter))},
         manufacturer=manufacturer,
         name=meter.name or meter.key,
         model=meter.model or meter.kind.replace("_", " ").capitalize(),
@@ -45,4 +36,4 @@ class MeetdataEntity(CoordinatorEntity[LatestCoordinator]):
         """Attach the entity to its meter's device."""
         super().__init__(coordinator)
         self.meter = meter
-        self._attr_device_info = device_link(meter)
+        self._attr_device_info = device_link(coordinator.config_entry.entry_id, meter)

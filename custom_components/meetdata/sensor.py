@@ -25,6 +25,7 @@ from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from .api.models import Meter, Quantity
 from .coordinator import LatestCoordinator
 from .entity import MeetdataEntity
+from .ids import entity_unique_id
 from .runtime import MeetdataConfigEntry
 from .units import REACTIVE_ENERGY, REACTIVE_POWER
 
@@ -234,7 +235,7 @@ async def async_setup_entry(
     def _candidates() -> Iterable[SensorEntity]:
         for meter in coordinator.meters:
             for quantity in (coordinator.data or {}).get(meter.key, {}):
-                unique_id = sensor_unique_id(meter, quantity)
+                unique_id = entity_unique_id(entry.entry_id, meter, quantity)
                 if quantity in SENSORS and unique_id not in added.get(meter.key, ()):
                     yield MeetdataSensor(coordinator, meter, SENSORS[quantity])
         yield from runtime.spec.sensors(entry, SENSORS)
@@ -260,11 +261,6 @@ async def async_setup_entry(
     entry.async_on_unload(runtime.discovery.async_add_listener(_async_add_new))
 
 
-def sensor_unique_id(meter: Meter, quantity: Quantity) -> str:
-    """Return the unique id of the sensor of ``quantity`` on ``meter``."""
-    return f"{meter.provider}_{meter.key}_{quantity}"
-
-
 class MeetdataSensor(MeetdataEntity, SensorEntity):
     """The latest value of one quantity of one meter."""
 
@@ -279,7 +275,9 @@ class MeetdataSensor(MeetdataEntity, SensorEntity):
         """Describe the sensor of ``description.key`` on ``meter``."""
         super().__init__(coordinator, meter)
         self.entity_description = description
-        self._attr_unique_id = sensor_unique_id(meter, description.key)
+        self._attr_unique_id = entity_unique_id(
+            coordinator.config_entry.entry_id, meter, description.key
+        )
 
     @property
     def available(self) -> bool:

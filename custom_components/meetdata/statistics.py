@@ -54,7 +54,7 @@ from .statistics_rows import (
     _mean_rows,
     _utc,
     _window_amounts,
-    statistic_id,
+    statistic_id,  # noqa: F401  (where tests and benchmarks import it from)
     statistic_metadata,
     zeroed_rows,
 )
@@ -184,12 +184,20 @@ class StatisticsImporter:
         hass: HomeAssistant,
         client: MeterDataClient,
         entry: ConfigEntry | None = None,
+        *,
+        metadata: Callable[[Meter, Quantity], StatisticMetaData] = statistic_metadata,
     ) -> None:
-        """Bind to Home Assistant, a provider client and (for holes) its entry."""
+        """Bind to Home Assistant, a provider client, its entry and its statistic ids.
+
+        The entry keeps the holes; ``metadata`` gives a meter's statistic of one
+        quantity its metadata (and id).
+        """
         self.hass = hass
         self.client = client
         #: Periods that failed while later hours were stored (per meter).
         self.holes = HoleBook(hass, entry)
+        #: The metadata (and id) of a meter's statistic of one quantity.
+        self.metadata = metadata
         #: Rows handed to the recorder since start-up (diagnostics, benchmarks).
         self.rows_written = 0
         #: Rows of the next recorder job (adapts to the recorder's speed).
@@ -326,7 +334,11 @@ class StatisticsImporter:
         stored = [
             hour
             for quantity in self.client.history_quantities
-            if (hour := await self.async_last_hour(statistic_id(meter, quantity)))
+            if (
+                hour := await self.async_last_hour(
+                    self.metadata(meter, quantity)["statistic_id"]
+                )
+            )
         ]
         if not stored:
             start = since
@@ -535,9 +547,9 @@ class StatisticsImporter:
                 )
                 if item.intervals:
                     outcome.stored_until = window_end
-                    outcome.newest[statistic_id(meter, item.quantity)] = _utc(
-                        _hour_of(max(iv.start for iv in item.intervals))
-                    )
+                    outcome.newest[
+                        self.metadata(meter, item.quantity)["statistic_id"]
+                    ] = _utc(_hour_of(max(iv.start for iv in item.intervals)))
             window_start = window_end
         await self._async_close_chains(meter, chains)
         LOGGER.debug("Imported %s from %s to %s", meter.key, start, end)
@@ -559,7 +571,7 @@ class StatisticsImporter:
                 and chain.stored_last >= chain.stop
             ):
                 await self._async_rechain_later(
-                    statistic_metadata(meter, quantity), chain.stop, chain.total
+                    self.metadata(meter, quantity), chain.stop, chain.total
                 )
             chain.hour = None
 
@@ -572,7 +584,7 @@ class StatisticsImporter:
         chain: _Chain,
     ) -> None:
         """Store one window [first, stop) of one series."""
-        metadata = statistic_metadata(meter, series.quantity)
+        metadata = self.metadata(meter, series.quantity)
         stat_id = metadata["statistic_id"]
         size = len(series.intervals)
         if series.quantity in MEAN_QUANTITIES:
@@ -652,7 +664,7 @@ class StatisticsImporter:
             written = 0
             for meter in meters:
                 for quantity in quantities:
-                    metadata = statistic_metadata(meter, quantity)
+                    metadata = self.metadata(meter, quantity)
                     stat_id = metadata["statistic_id"]
                     rows = await self._async_rows(
                         stat_id, _hour_of(end), None, {"state", "sum"}

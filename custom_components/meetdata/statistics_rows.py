@@ -26,25 +26,36 @@ _SUPPORTS_UNIT_CLASS = "unit_class" in StatisticMetaData.__annotations__
 type StatType = Literal["last_reset", "max", "mean", "min", "state", "sum"]
 
 
-def statistic_id(meter: Meter, quantity: Quantity) -> str:
-    """Return ``meetdata:{provider}_{meter}_{quantity}`` in [a-z0-9_]."""
-    key = re.sub(r"[^a-z0-9]+", "_", f"{meter.provider}_{meter.key}".lower()).strip("_")
+def statistic_id(meter: Meter, quantity: Quantity, tag: str = "") -> str:
+    """Return ``meetdata:{provider}_{meter}[_{tag}]_{quantity}`` in [a-z0-9_].
+
+    ``tag`` sets apart the statistics of a meter that another entry holds
+    first (see ids.py).
+    """
+    raw = f"{meter.provider}_{meter.key}_{tag}".lower()
+    key = re.sub(r"[^a-z0-9]+", "_", raw).strip("_")
     return f"{DOMAIN}:{key}_{quantity}"
 
 
-def statistic_metadata(meter: Meter, quantity: Quantity) -> StatisticMetaData:
-    """Return metadata that every supported Home Assistant version accepts."""
+def statistic_metadata(
+    meter: Meter, quantity: Quantity, *, tag: str = "", holder: str | None = None
+) -> StatisticMetaData:
+    """Return metadata that every supported Home Assistant version accepts.
+
+    ``holder`` (the entry's title) follows the name of tagged statistics.
+    """
     unit = str(QUANTITY_UNITS[quantity])
     is_mean = quantity in MEAN_QUANTITIES
     label = str(quantity).replace("_", " ").capitalize()
+    name = f"{meter.name or meter.key} {label}"
     metadata: dict[str, Any] = {
         "mean_type": StatisticMeanType.ARITHMETIC
         if is_mean
         else StatisticMeanType.NONE,
         "has_sum": not is_mean,
-        "name": f"{meter.name or meter.key} {label}",
+        "name": f"{name} ({holder})" if holder else name,
         "source": DOMAIN,
-        "statistic_id": statistic_id(meter, quantity),
+        "statistic_id": statistic_id(meter, quantity, tag),
         "unit_of_measurement": unit,
     }
     if _SUPPORTS_UNIT_CLASS:

@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 import logging
 from typing import Any
 
-from homeassistant.components.sensor import DOMAIN as SENSOR_DOMAIN
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
@@ -40,7 +39,7 @@ from custom_components.meetdata.const import (
 from custom_components.meetdata.statistics_rows import statistic_id
 
 from ..conftest import Serve
-from ..helpers import find_device, sensor_state, stat_rows
+from ..helpers import entity_id_of, find_device, sensor_state, stat_rows
 from ..provider_cases import CEMM, DTL, FLUVIUS, WATTWORX, ProviderCase, serve_case
 from ..simulators import cemm, dtl, fluvius, wattworx
 
@@ -165,7 +164,8 @@ def _snapshot(
     registry = dr.async_get(hass)
     snapshot = {}
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
-        (key,) = (ident for domain, ident in device.identifiers if domain == DOMAIN)
+        (ident,) = (i for domain, i in device.identifiers if domain == DOMAIN)
+        key = ident.removeprefix(f"{entry.entry_id}_")
         if key in skip:
             continue
         entities = frozenset(
@@ -317,7 +317,7 @@ async def test_quantity_reported_later_gets_its_sensor(
     """A quantity a meter starts to report later gets its sensor at that poll."""
     sim, url = await serve_case(DTL, serve)
     meter = dtl.TRANSFER_METER_EAN
-    unique_id = f"dtl_{meter}_voltage_l3"
+    key = f"dtl_{meter}_voltage_l3"
     sim.add_gap(
         sim.now - timedelta(days=40),
         sim.now + timedelta(days=1),
@@ -328,13 +328,13 @@ async def test_quantity_reported_later_gets_its_sensor(
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     registry = er.async_get(hass)
-    assert registry.async_get_entity_id(SENSOR_DOMAIN, DOMAIN, unique_id) is None
-    assert registry.async_get_entity_id(SENSOR_DOMAIN, DOMAIN, f"dtl_{meter}_power")
+    assert entity_id_of(hass, key) is None
+    assert entity_id_of(hass, f"dtl_{meter}_power")
 
     sim.gaps.clear()
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=6))
     await hass.async_block_till_done(wait_background_tasks=True)
-    state = sensor_state(hass, unique_id)
+    state = sensor_state(hass, key)
     assert state.state not in (STATE_UNKNOWN, STATE_UNAVAILABLE)
     assert float(state.state) > 0
     # One sensor per quantity: the next poll adds nothing twice.

@@ -12,7 +12,6 @@ from typing import Any
 
 from homeassistant.components.energy import data as energy_data
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
@@ -23,8 +22,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
-from custom_components.meetdata.const import DOMAIN
-
+from ..helpers import entity_id_of
 from ..simulators.cemm import DEFAULT_UID, CemmSimulator
 
 ENERGY_FROM = "meetdata:cemm_ffffffffffff_p1_energy_import"
@@ -67,9 +65,7 @@ async def test_grid_power_source_validates(
     """Meetdata energy statistics and the CEMM net power pass energy/validate."""
     if not {"power", "power_config"} & _grid_keys():
         pytest.skip("this Home Assistant's Energy dashboard has no grid power")
-    entity_id = er.async_get(hass).async_get_entity_id(
-        "sensor", DOMAIN, "cemm_ffffffffffff_p1_power"
-    )
+    entity_id = entity_id_of(hass, "cemm_ffffffffffff_p1_power")
     assert entity_id is not None
     state = hass.states.get(entity_id)
     assert state is not None

@@ -15,7 +15,7 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.meetdata.const import CONF_PROVIDER
+from custom_components.meetdata.const import CONF_PROVIDER, CONF_STATISTIC_TAGS
 
 from ..conftest import Serve
 from ..helpers import form_fields
@@ -101,6 +101,10 @@ async def test_reconfigure(
     """Reconfigure verifies the new settings and keeps the account."""
     sim, url = served
     await _load(hass, entry)
+    # The statistic ids decided for the meters (all plain: the entry is alone).
+    tags = entry.data[CONF_STATISTIC_TAGS]
+    assert tags
+    assert set(tags.values()) == {""}
     refused, final, data = case.reconfigure(sim, url, monkeypatch)
     result = await entry.start_reconfigure_flow(hass)
     assert result["type"] is FlowResultType.FORM
@@ -113,7 +117,11 @@ async def test_reconfigure(
     result = await hass.config_entries.flow.async_configure(flow_id, final)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
-    assert dict(entry.data) == {CONF_PROVIDER: case.provider, **data}
+    assert dict(entry.data) == {
+        CONF_PROVIDER: case.provider,
+        **data,
+        CONF_STATISTIC_TAGS: tags,
+    }
     assert entry.unique_id == case.unique_id
     assert entry.title == case.title
     await hass.async_block_till_done(wait_background_tasks=True)

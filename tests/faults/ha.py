@@ -21,7 +21,6 @@ from homeassistant.components.recorder.statistics import (
 )
 from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.recorder.common import (
@@ -31,6 +30,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 from custom_components.meetdata.const import DOMAIN
 from custom_components.meetdata.statistics import HOUR
 
+from ..helpers import entity_id_of
 from ..simulators.cemm import DEFAULT_UID, CemmSimulator
 from .proxy import FaultProxy
 from .rows import Row
@@ -151,15 +151,12 @@ class LoadedRow:
 
     def sensor_ids(self, hass: HomeAssistant) -> list[str]:
         """Return the entity ids of the latest-readings sensors."""
-        registry = er.async_get(hass)
         latest = self.runtime.latest
         ids = []
         for meter in latest.meters:
             for quantity in (latest.data or {}).get(meter.key, {}):
-                unique_id = f"{meter.provider}_{meter.key}_{quantity}"
-                if entity_id := registry.async_get_entity_id(
-                    "sensor", DOMAIN, unique_id
-                ):
+                key = f"{meter.provider}_{meter.key}_{quantity}"
+                if entity_id := entity_id_of(hass, key, self.entry.entry_id):
                     ids.append(entity_id)
         return ids
 

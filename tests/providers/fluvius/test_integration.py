@@ -18,7 +18,7 @@ from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant, State
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import device_registry as dr
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -47,7 +47,7 @@ from custom_components.meetdata.statistics import statistic_id
 
 from ...conftest import Serve
 from ...ha_conftest import auto_recorder, settle_background_imports  # noqa: F401
-from ...helpers import find_device, flow_input, form_fields, sensor_state
+from ...helpers import entity_id_of, find_device, flow_input, form_fields, sensor_state
 from ...simulators import fluvius as fluvius_simulator
 from ...simulators.fluvius import (
     AMR_INJECTION_EAN,
@@ -167,7 +167,7 @@ async def test_account_added_through_the_ui(
     # Devices: one per mandated EAN, submeters behind their headpoint.
     registry = dr.async_get(hass)
     devices = {
-        next(iter(d.identifiers))[1]: d
+        next(iter(d.identifiers))[1].removeprefix(f"{entry.entry_id}_"): d
         for d in dr.async_entries_for_config_entry(registry, entry.entry_id)
     }
     assert set(devices) == {
@@ -450,13 +450,7 @@ async def test_sensors_and_monthly_peak_by_hand(
     assert _state(hass, AMR_INJECTION_EAN, "energy_export_yesterday").state != (
         STATE_UNKNOWN
     )
-    ids = er.async_get(hass)
-    assert (
-        ids.async_get_entity_id(
-            "sensor", DOMAIN, f"fluvius_{AMR_INJECTION_EAN}_capacity_peak"
-        )
-        is None
-    )
+    assert entity_id_of(hass, f"fluvius_{AMR_INJECTION_EAN}_capacity_peak") is None
 
     for sensor, start in (
         ("capacity_peak", month_start(now)),

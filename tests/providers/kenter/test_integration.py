@@ -26,11 +26,7 @@ from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_USER, ConfigEntry
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant, State
 from homeassistant.data_entry_flow import FlowResult, FlowResultType
-from homeassistant.helpers import (
-    device_registry as dr,
-    entity_registry as er,
-    issue_registry as ir,
-)
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -60,6 +56,7 @@ from custom_components.meetdata.units import REACTIVE_ENERGY, REACTIVE_POWER
 from ...conftest import Serve
 from ...ha_conftest import auto_recorder, settle_background_imports  # noqa: F401
 from ...helpers import (
+    entity_id_of,
     find_device,
     form_fields,
     sensor_state,
@@ -683,11 +680,7 @@ async def test_devices_and_latest_quarter(
     assert gas_state.attributes["state_class"] == "total"
     assert gas_state.attributes["last_reset"] == hour.isoformat()
     # No register sensors for interval counters.
-    registry = er.async_get(hass)
-    assert (
-        registry.async_get_entity_id("sensor", DOMAIN, f"kenter_{KEY_E}_energy_import")
-        is None
-    )
+    assert entity_id_of(hass, f"kenter_{KEY_E}_energy_import") is None
 
 
 async def test_register_counters_are_total_increasing(
@@ -719,8 +712,7 @@ async def test_register_counters_are_total_increasing(
         assert float(state.state) == pytest.approx(sim.latest(meter.code, counter)[1])
         assert state.attributes["state_class"] == "total_increasing"
         assert "last_reset" not in state.attributes
-    registry = er.async_get(hass)
-    assert not registry.async_get_entity_id("sensor", DOMAIN, f"kenter_{key}_power")
+    assert entity_id_of(hass, f"kenter_{key}_power") is None
 
 
 async def test_outage_and_recovery(

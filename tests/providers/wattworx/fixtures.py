@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -19,6 +18,7 @@ from custom_components.meetdata.const import (
 from custom_components.meetdata.providers.wattworx.spec import account_unique_id
 
 from ...conftest import Serve
+from ...helpers import entity_id_of
 from ...simulators.wattworx import DEMO_KEY, WattworxSimulator
 
 TITLE = "Wattworx Klant 1, Klant 2 BV"
@@ -27,9 +27,7 @@ UNIQUE_ID = account_unique_id("1111,2222")
 
 def sensor_id(hass: HomeAssistant, ean: str, quantity: str) -> str | None:
     """Return the entity id of the sensor of ``quantity`` on an EAN."""
-    return er.async_get(hass).async_get_entity_id(
-        "sensor", DOMAIN, f"wattworx_{ean}_{quantity}"
-    )
+    return entity_id_of(hass, f"wattworx_{ean}_{quantity}")
 
 
 @pytest.fixture

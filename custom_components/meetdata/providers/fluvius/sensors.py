@@ -11,6 +11,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from ...api.models import Meter, Quantity
 from ...entity import device_link
+from ...ids import entity_unique_id
 from ..base import MeetdataEntry
 from .client import CapacityPeak
 from .insights import DayAmount, FluviusInsightsCoordinator, MeterInsights
@@ -48,8 +49,9 @@ class FluviusInsightSensor(CoordinatorEntity[FluviusInsightsCoordinator], Sensor
         super().__init__(coordinator)
         self.meter = meter
         self.entity_description = description
-        self._attr_unique_id = f"{meter.provider}_{meter.key}_{description.key}"
-        self._attr_device_info = device_link(meter)
+        entry_id = coordinator.config_entry.entry_id
+        self._attr_unique_id = entity_unique_id(entry_id, meter, description.key)
+        self._attr_device_info = device_link(entry_id, meter)
 
     @property
     def _insights(self) -> MeterInsights | None:

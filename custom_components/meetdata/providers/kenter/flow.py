@@ -12,6 +12,7 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 import voluptuous as vol
 
 from ...const import CONF_PROVIDER
+from ...ids import kept_data
 from ...verify import AccountCheckError, async_verify
 from ..base import ProviderFlowStep
 from .client.provider import PROVIDER
@@ -88,8 +89,9 @@ async def _async_finish_kenter(
     await self.async_set_unique_id(unique_id)
     data = {CONF_PROVIDER: str(PROVIDER), **data}
     if self.source == SOURCE_RECONFIGURE:
+        entry = self._get_reconfigure_entry()
         return self.async_update_reload_and_abort(
-            self._get_reconfigure_entry(), unique_id=unique_id, data=data
+            entry, unique_id=unique_id, data=data | kept_data(entry)
         )
     self._abort_if_unique_id_configured()
     return self.async_create_entry(title=title, data=data)
