@@ -29,6 +29,7 @@ from homeassistant.helpers import entity_registry as er, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.meetdata.api.http import DEFAULT_TIMEOUT
 from custom_components.meetdata.api.models import Interval, Meter, Quantity
 from custom_components.meetdata.const import (
     CONF_BASE_URL,
@@ -71,7 +72,7 @@ COUNTERS = {
     "VN": Quantity.GAS_VOLUME,
 }
 #: The client's timeout in these tests; the "timeout" fault answers later.
-TIMEOUT = 0.5
+TIMEOUT = 2.0
 #: How long the fault lasts on the simulator's clock (new hours meanwhile).
 OUTAGE = timedelta(hours=2)
 _EAN_IN_BODY = re.compile(rb"<eanCode>(\d+)</eanCode>")
@@ -138,12 +139,19 @@ async def entry(hass: HomeAssistant, proxy: FaultProxy) -> MockConfigEntry:
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert entry.state is ConfigEntryState.LOADED
-    entry.runtime_data.client._timeout = TIMEOUT  # type: ignore[attr-defined]
     return entry
 
 
-def _break(kind: str, sim: KenterSimulator, proxy: FaultProxy) -> None:
+def _set_timeout(entry: MockConfigEntry, seconds: float) -> None:
+    entry.runtime_data.client._timeout = seconds  # type: ignore[attr-defined]
+
+
+def _break(
+    kind: str, sim: KenterSimulator, proxy: FaultProxy, entry: MockConfigEntry
+) -> None:
     """Make every request that names the gas connection fail with ``kind``."""
+    if kind == "timeout":
+        _set_timeout(entry, TIMEOUT)
     if kind == "1007":
         sim.connections[EAN_G].insufficient_rights = True
     elif kind == "1001":
@@ -152,8 +160,9 @@ def _break(kind: str, sim: KenterSimulator, proxy: FaultProxy) -> None:
         proxy.fault = _fault(kind)
 
 
-def _mend(kind: str, sim: KenterSimulator, proxy: FaultProxy) -> None:
+def _mend(sim: KenterSimulator, proxy: FaultProxy, entry: MockConfigEntry) -> None:
     """End the fault (a changed passcode stays: the user enters it)."""
+    _set_timeout(entry, DEFAULT_TIMEOUT)
     sim.connections[EAN_G].insufficient_rights = False
     proxy.fault = None
 
@@ -315,7 +324,7 @@ async def test_one_connection_fails(
     await _assert_equals_source(hass, sim, entry, METERS)
     caplog.clear()
 
-    _break(kind, sim, proxy)
+    _break(kind, sim, proxy, entry)
     sim.now += OUTAGE
     await _poll(hass, entry)
     assert entry.runtime_data.latest.last_update_success
@@ -363,12 +372,13 @@ async def test_one_connection_fails(
 
     # Recovery: the gas meter is back, its gap filled, nothing doubled.
     sim.now += timedelta(hours=1)
-    _mend(kind, sim, proxy)
+    _mend(sim, proxy, entry)
     if kind == "1001":
         await _reauthenticate(hass, entry)
     else:
         await _poll(hass, entry)
         await _import(hass, entry)
+        assert entry.runtime_data.history.outages.current == {}
         assert len(_lines(caplog, "works again")) == 2 * len(BAD)
     assert _unavailable(hass, entry) == set()
     _assert_latest_quarter(hass, sim, METERS)
@@ -393,7 +403,7 @@ async def test_import_history_names_the_failing_connection(
     kind: str,
 ) -> None:
     """The action imports the healthy meters, then names the failing one."""
-    _break(kind, sim, proxy)
+    _break(kind, sim, proxy, entry)
     sim.now += OUTAGE
     start = (sim.now_utc() - timedelta(days=1)).date()
     with pytest.raises(HomeAssistantError) as raised:
