@@ -484,7 +484,7 @@ async def test_sensors_follow_insert_time(
     # Estimates are corrected three hours after their quarter now; pretend the
     # previous poll was four days ago, before those corrections were inserted.
     fluvius_sim.correction_delay = timedelta(hours=3)
-    insights._synced = now - timedelta(days=4)
+    insights._synced = dict.fromkeys(insights._synced, now - timedelta(days=4))
     before = len(fluvius_sim.requests)
     await insights.async_refresh()
     await hass.async_block_till_done()

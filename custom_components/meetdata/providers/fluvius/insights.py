@@ -18,10 +18,12 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
-from ...api.errors import MeetdataError
+from ...api.errors import MeetdataAuthError, MeetdataError, MeetdataRateLimitError
+from ...api.failure_domains import most_telling
 from ...api.models import Interval, IntervalSeries, Meter, MeterKind, Quality, Quantity
 from ...const import DOMAIN, LOGGER
 from ...errors import ha_error
+from ...outages import MeterOutages
 from ..base import MeetdataEntry
 from .client import (
     CapacityPeak,
@@ -183,8 +185,9 @@ class FluviusInsightsCoordinator(DataUpdateCoordinator[dict[str, MeterInsights]]
         self.client = client
         self.meters = meters
         self._stores: dict[str, _Store] = {}
-        #: When the stores were last brought up to date (None: read them fully).
-        self._synced: datetime | None = None
+        #: When each EAN's store was last brought up to date (absent: read fully).
+        self._synced: dict[str, datetime] = {}
+        self.outages = MeterOutages(entry.title, "daily amounts and capacity peaks")
 
     def quantities(self, meter: Meter) -> list[Quantity]:
         """Return the sensor quantities an EAN has data for (all before any data)."""
@@ -201,31 +204,49 @@ class FluviusInsightsCoordinator(DataUpdateCoordinator[dict[str, MeterInsights]]
         return found
 
     async def _async_update_data(self) -> dict[str, MeterInsights]:
+        """Bring every EAN's store up to date; one EAN's error spares the others.
+
+        An EAN that fails is left out (its sensors unavailable) and caught up
+        from its own last success on the next poll. Refused credentials, a
+        rate limit, or every EAN failing fail the poll as a whole.
+        """
         now = dt_util.utcnow()
         since = month_start(now, 1)
-        try:
-            if self._synced is None:
-                stores = {
-                    m.key: await self._async_read(m, since, now) for m in self.meters
-                }
-            else:
-                # EANs that came since are read fully; gone ones are dropped.
-                stores = {}
-                for meter in self.meters:
-                    if (store := self._stores.get(meter.key)) is None:
-                        stores[meter.key] = await self._async_read(meter, since, now)
-                        continue
-                    await self._async_insertions(
-                        store, meter, self._synced - INSERT_MARGIN, now
-                    )
-                    stores[meter.key] = store
-        except MeetdataError as err:
-            raise ha_error(err) from err
-        for store in stores.values():
+        failures: dict[str, MeetdataError] = {}
+        for meter in self.meters:
+            try:
+                await self._async_update_meter(meter, since, now)
+            except MeetdataError as err:
+                if isinstance(err, MeetdataAuthError | MeetdataRateLimitError):
+                    raise ha_error(err) from err
+                failures[meter.key] = err
+        if failures and len(failures) == len(self.meters):
+            raise ha_error(most_telling(failures.values()))
+        self.outages.update(failures, (meter.key for meter in self.meters))
+        present = {meter.key for meter in self.meters}
+        for gone in self._stores.keys() - present:  # EANs that left the account
+            del self._stores[gone]
+            self._synced.pop(gone, None)
+        for store in self._stores.values():
             store.prune(since)
-        self._stores = stores
-        self._synced = now
-        return {key: meter_insights(store, now) for key, store in stores.items()}
+        return {
+            key: meter_insights(store, now)
+            for key, store in self._stores.items()
+            if key not in failures
+        }
+
+    async def _async_update_meter(
+        self, meter: Meter, since: datetime, now: datetime
+    ) -> None:
+        """Read an EAN fully the first time, then what was inserted since."""
+        synced = self._synced.get(meter.key)
+        if synced is None:
+            self._stores[meter.key] = await self._async_read(meter, since, now)
+        else:
+            await self._async_insertions(
+                self._stores[meter.key], meter, synced - INSERT_MARGIN, now
+            )
+        self._synced[meter.key] = now
 
     async def _async_read(self, meter: Meter, since: datetime, now: datetime) -> _Store:
         """Read the last days by readTime; the two months where there is offtake.

@@ -7,8 +7,9 @@ data periods of approved EANs change or an EAN loses its mandate, the entry
 reloads so that devices and imports follow (new EANs join without a reload:
 the meter list is read again); a data period whose end moved into the past first has the
 statistics after that end cleared. A history import refused for lack of a
-mandate (404) or of access (403) raises a "no mandate" issue for that EAN until
-an import succeeds again.
+mandate (404) or of access (403), or latest readings refused with a 403, raise
+a "no mandate" issue for that EAN until the import and the readings succeed
+again.
 """
 
 from __future__ import annotations
@@ -84,11 +85,11 @@ class FluviusIssueTracker:
         self.entry.async_on_unload(
             self.mandates.async_add_listener(self._async_mandates_updated)
         )
-        self.entry.async_on_unload(
-            self.entry.runtime_data.history.async_add_listener(
-                self._async_history_updated
+        runtime = self.entry.runtime_data
+        for coordinator in (runtime.history, runtime.latest):
+            self.entry.async_on_unload(
+                coordinator.async_add_listener(self._async_reads_updated)
             )
-        )
 
     def _issue_id(self, issue: IssueSpec) -> str:
         return f"{self._prefix}{issue.kind.removeprefix('fluvius_')}_{issue.key}"
@@ -196,10 +197,14 @@ class FluviusIssueTracker:
         self.hass.config_entries.async_schedule_reload(self.entry.entry_id)
 
     @callback
-    def _async_history_updated(self) -> None:
-        """Raise "no mandate" for an EAN whose history Fluvius refused."""
-        history = self.entry.runtime_data.history
-        errors = list(history.outages.current.values())
+    def _async_reads_updated(self) -> None:
+        """Raise "no mandate" for an EAN whose history or readings Fluvius refused."""
+        runtime = self.entry.runtime_data
+        history = runtime.history
+        errors = [
+            *history.outages.current.values(),
+            *runtime.latest.outages.current.values(),
+        ]
         if not history.last_update_success and history.last_exception:
             errors.append(history.last_exception.__cause__)  # type: ignore[arg-type]
         now = dt_util.utcnow()

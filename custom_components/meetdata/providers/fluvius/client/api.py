@@ -171,16 +171,22 @@ class FluviusApi(MeterDataClient):
             if body is not None:
                 data = orjson.dumps(body)
                 headers["Content-Type"] = "application/json"
-            resp = await request(
-                self._session,
-                method,
-                url,
-                params=params,
-                headers=headers,
-                data=data,
-                timeout=self.timeout,
-                max_bytes=self.max_response_bytes,
-            )
+            try:
+                resp = await request(
+                    self._session,
+                    method,
+                    url,
+                    params=params,
+                    headers=headers,
+                    data=data,
+                    timeout=self.timeout,
+                    max_bytes=self.max_response_bytes,
+                )
+            except MeetdataError as err:
+                # A timeout or unreadable answer about one EAN concerns that EAN.
+                if err.meter is None and not isinstance(err, MeetdataRateLimitError):
+                    err.meter = ean
+                raise
             status = resp.status
             if 200 <= status < 300:
                 return resp.body

@@ -7,8 +7,14 @@ from datetime import UTC, datetime, timedelta
 import functools
 from typing import Final
 
-from ....api.errors import MeetdataPermissionError
-from ....api.http import gather_limited
+from ....api.base import UnitFailures
+from ....api.errors import (
+    MeetdataAuthError,
+    MeetdataError,
+    MeetdataPermissionError,
+    MeetdataRateLimitError,
+)
+from ....api.http import gather_each, gather_limited
 from ....api.models import (
     Interval,
     IntervalSeries,
@@ -129,7 +135,20 @@ class FluviusClient(FluviusEnergyApi):
         except MeetdataPermissionError:
             return None
 
+    def failure_unit(self, meter: Meter) -> str:
+        """Return the EAN asked for the meter: submeters fail with their headpoint."""
+        return _request_ean(meter)
+
     async def async_get_latest(self, meters: Sequence[Meter]) -> LatestReadings:
+        """Return LAST_MEASUREMENT per meter; raise the first headpoint's error."""
+        readings, failures = await self.async_get_latest_partial(meters)
+        if failures:
+            raise next(iter(failures.values()))
+        return readings
+
+    async def async_get_latest_partial(
+        self, meters: Sequence[Meter]
+    ) -> tuple[LatestReadings, UnitFailures]:
         """Return LAST_MEASUREMENT (end of the newest interval) per meter.
 
         One small request per headpoint over the last few days; meters without
@@ -137,6 +156,10 @@ class FluviusClient(FluviusEnergyApi):
         poll has seen data, the next asks only from just before the newest
         interval it saw (the answer a quarter the size), and looks back the
         whole window again when a meter's data is no longer there.
+
+        A headpoint whose request fails (403, 5xx, timeout, unreadable) is
+        returned by its EAN beside the others' readings; refused credentials
+        and rate limits concern the account and are raised.
         """
         groups: dict[str, list[Meter]] = {}
         for meter in meters:
@@ -144,7 +167,8 @@ class FluviusClient(FluviusEnergyApi):
         now = self.utcnow()
         start = local_midnight_floor(now - LATEST_LOOKBACK)
         result: LatestReadings = {}
-        newest = await gather_limited(
+        failures: UnitFailures = {}
+        newest = await gather_each(
             (
                 functools.partial(self._latest_group, ean, group, start, now)
                 for ean, group in groups.items()
@@ -152,6 +176,11 @@ class FluviusClient(FluviusEnergyApi):
             PARALLEL_REQUESTS,
         )
         for ean, found in zip(groups, newest, strict=True):
+            if isinstance(found, MeetdataError):
+                if isinstance(found, MeetdataAuthError | MeetdataRateLimitError):
+                    raise found
+                failures[ean] = found
+                continue
             if not found:
                 self._latest_seen.pop(ean, None)
                 continue
@@ -162,7 +191,7 @@ class FluviusClient(FluviusEnergyApi):
                         Quantity.LAST_MEASUREMENT, last, last
                     )
                 }
-        return result
+        return result, failures
 
     async def _latest_group(
         self, ean: str, group: list[Meter], start: datetime, now: datetime

@@ -16,9 +16,11 @@ from yarl import URL
 
 from ....api.base import MeterDataClient
 from ....api.errors import (
+    MeetdataAuthError,
     MeetdataError,
     MeetdataInvalidRequestError,
     MeetdataNotFoundError,
+    MeetdataRateLimitError,
 )
 from ....api.http import (
     DEFAULT_TIMEOUT,
@@ -302,6 +304,30 @@ class KenterClient(MeterDataClient):
         ]
 
     async def _call[T](
+        self,
+        operation: str,
+        meters: Sequence[Mapping[str, str]],
+        decode: Callable[[bytes], T],
+    ) -> T:
+        """Post one operation and decode its answer; map faults and statuses.
+
+        An error of a request about one connection names its EAN-code (an
+        HTTP 403, 5xx, timeout or unreadable answer concerns that connection
+        only), unless it concerns the account: refused access, a rate limit.
+        """
+        try:
+            return await self._post(operation, meters, decode)
+        except MeetdataError as err:
+            eans = {meter.get("eanCode", "") for meter in meters}
+            if (
+                err.meter is None
+                and len(eans) == 1
+                and not isinstance(err, MeetdataAuthError | MeetdataRateLimitError)
+            ):
+                err.meter = eans.pop() or None
+            raise
+
+    async def _post[T](
         self,
         operation: str,
         meters: Sequence[Mapping[str, str]],
