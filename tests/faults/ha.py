@@ -29,7 +29,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 
 from custom_components.meetdata.const import DOMAIN
-from custom_components.meetdata.statistics import HOUR
+from custom_components.meetdata.statistics_rows import HOUR
 
 from ..simulators.cemm import DEFAULT_UID, CemmSimulator
 from .proxy import FaultProxy
