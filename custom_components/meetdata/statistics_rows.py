@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 import math
 import re
@@ -35,6 +35,10 @@ def statistic_id(meter: Meter, quantity: Quantity, tag: str = "") -> str:
     raw = f"{meter.provider}_{meter.key}_{tag}".lower()
     key = re.sub(r"[^a-z0-9]+", "_", raw).strip("_")
     return f"{DOMAIN}:{key}_{quantity}"
+
+
+#: What gives a meter's statistic of one quantity its metadata (and id).
+type MetadataOf = Callable[[Meter, Quantity], StatisticMetaData]
 
 
 def statistic_metadata(

@@ -90,7 +90,8 @@ async def statistics_import(
     )
 
     from custom_components.meetdata.api.models import Quantity
-    from custom_components.meetdata.statistics import StatisticsImporter, statistic_id
+    from custom_components.meetdata.statistics import StatisticsImporter
+    from custom_components.meetdata.statistics_rows import statistic_id
 
     days = 3 if size.quick else 3 * 365 + 1
     start = now - timedelta(days=days)
@@ -164,7 +165,7 @@ async def statistics_import(
         )
         meters = {m.serial: m for m in await client.async_get_meters()}
         # A dry run of the importer's requests fills the simulator's answer cache.
-        from custom_components.meetdata.statistics import _hour_of, _utc
+        from custom_components.meetdata.statistics_rows import _hour_of, _utc
 
         for code in codes:
             cursor = _utc(_hour_of(start))

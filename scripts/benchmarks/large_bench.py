@@ -188,7 +188,7 @@ async def _account(
 
 def _stat_ids(account: Account, meters: list[tuple[str, Any]]) -> list[str]:
     """Return every statistic id the importer may write for these meters."""
-    from custom_components.meetdata.statistics import statistic_id
+    from custom_components.meetdata.statistics_rows import statistic_id
 
     return [
         statistic_id(meter, quantity)
@@ -296,7 +296,7 @@ async def _bare(
     )
     from homeassistant.helpers.recorder import get_instance
 
-    from custom_components.meetdata.statistics import _SUPPORTS_UNIT_CLASS
+    from custom_components.meetdata.statistics_rows import _SUPPORTS_UNIT_CLASS
 
     metas = await get_instance(hass).async_add_executor_job(
         lambda: get_metadata(hass, statistic_ids=set(stored))

@@ -166,7 +166,7 @@ async def _fluvius_backfill(
             Target("value", 1),
         )
         return
-    from custom_components.meetdata.statistics import _hour_of, _utc
+    from custom_components.meetdata.statistics_rows import _hour_of, _utc
 
     url = sims.urls["fluvius_backfill"]
     meters = await build_client(

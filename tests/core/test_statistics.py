@@ -22,8 +22,13 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 
 from custom_components.meetdata.api.models import Interval, Meter, Quantity
-from custom_components.meetdata.statistics import HOUR, statistic_id, statistic_metadata
-from custom_components.meetdata.statistics_rows import hourly_amounts, hourly_means
+from custom_components.meetdata.statistics_rows import (
+    HOUR,
+    hourly_amounts,
+    hourly_means,
+    statistic_id,
+    statistic_metadata,
+)
 
 from ..helpers import assert_rechained, stat_rows
 from ..simulators.cemm import DEFAULT_UID, CemmSimulator

@@ -19,7 +19,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
 
-from custom_components.meetdata import statistics as stats
+from custom_components.meetdata import recorder_io
 from custom_components.meetdata.api.base import MeterDataClient
 from custom_components.meetdata.api.models import (
     Interval,
@@ -29,6 +29,8 @@ from custom_components.meetdata.api.models import (
     MeterKind,
     Quantity,
 )
+from custom_components.meetdata.statistics import StatisticsImporter
+from custom_components.meetdata.statistics_rows import statistic_id
 
 #: Recorder statistics: scripts/test_db runs these on PostgreSQL and MariaDB.
 pytestmark = pytest.mark.recorder_db
@@ -81,7 +83,7 @@ async def auto_recorder(recorder_mock: Recorder) -> None:
 
 async def _sums(hass: HomeAssistant) -> list[float]:
     await async_wait_recording_done(hass)
-    stat_id = stats.statistic_id(METER, Quantity.ENERGY_IMPORT)
+    stat_id = statistic_id(METER, Quantity.ENERGY_IMPORT)
     rows = await get_instance(hass).async_add_executor_job(
         statistics_during_period,
         hass,
@@ -99,18 +101,18 @@ async def test_jobs_sized_and_awaited(
     hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every row arrives; job sizes follow the measured speed, within bounds."""
-    monkeypatch.setattr(stats, "FIRST_WRITE_BATCH", 7)
+    monkeypatch.setattr(recorder_io, "FIRST_WRITE_BATCH", 7)
     client = FakeClient()
-    importer = stats.StatisticsImporter(hass, client)
+    importer = StatisticsImporter(hass, client)
     assert importer.write_batch == 7
     sizes: list[int] = []
-    original = stats.async_add_external_statistics
+    original = recorder_io.async_add_external_statistics
 
     def spy(hass: HomeAssistant, metadata: Any, rows: list[Any]) -> None:
         sizes.append(len(rows))
         original(hass, metadata, rows)
 
-    monkeypatch.setattr(stats, "async_add_external_statistics", spy)
+    monkeypatch.setattr(recorder_io, "async_add_external_statistics", spy)
     await importer.async_import_period(
         METER, START, START + timedelta(days=6), timedelta(days=2)
     )
@@ -118,8 +120,10 @@ async def test_jobs_sized_and_awaited(
     assert sum(sizes) == importer.rows_written == 144
     assert sizes[0] == 7
     assert sizes[1] != 7  # the second job is sized by the first one's speed
-    assert max(sizes) <= stats.WRITE_BATCH
-    assert stats.MIN_WRITE_BATCH <= importer.write_batch <= stats.WRITE_BATCH
+    assert max(sizes) <= recorder_io.WRITE_BATCH
+    assert (
+        recorder_io.MIN_WRITE_BATCH <= importer.write_batch <= recorder_io.WRITE_BATCH
+    )
     sums = await _sums(hass)
     assert len(sums) == 144
     assert sums[-1] == pytest.approx(144.0)
@@ -129,9 +133,9 @@ async def test_recorder_that_never_answers(
     hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without the recorder's answer the import goes on after the timeout."""
-    monkeypatch.setattr(stats, "RECORDER_WAIT_TIMEOUT", 0.01)
-    monkeypatch.setattr(stats._RecorderDone, "run", lambda self, instance: None)
-    importer = stats.StatisticsImporter(hass, FakeClient())
+    monkeypatch.setattr(recorder_io, "RECORDER_WAIT_TIMEOUT", 0.01)
+    monkeypatch.setattr(recorder_io._RecorderDone, "run", lambda self, instance: None)
+    importer = StatisticsImporter(hass, FakeClient())
     batch = importer.write_batch
     await importer.async_import_period(
         METER, START, START + timedelta(days=1), timedelta(days=1)
@@ -145,14 +149,14 @@ async def test_first_backfill_reads_nothing_back(
 ) -> None:
     """Windows after the newest stored hour are written without reading rows back."""
     reads: list[datetime] = []
-    original = stats.statistics_during_period
+    original = recorder_io.statistics_during_period
 
     def spy(hass: HomeAssistant, start: datetime, *args: Any) -> Any:
         reads.append(start)
         return original(hass, start, *args)
 
-    monkeypatch.setattr(stats, "statistics_during_period", spy)
-    importer = stats.StatisticsImporter(hass, FakeClient())
+    monkeypatch.setattr(recorder_io, "statistics_during_period", spy)
+    importer = StatisticsImporter(hass, FakeClient())
     await importer.async_import_period(
         METER, START, START + timedelta(days=4), timedelta(days=1)
     )
@@ -173,7 +177,7 @@ async def test_overlapping_imports_take_turns(hass: HomeAssistant) -> None:
     Interleaved, the later import would chain day 1 onto nothing and days 2-3
     onto that.
     """
-    importer = stats.StatisticsImporter(hass, FakeClient())
+    importer = StatisticsImporter(hass, FakeClient())
     day = timedelta(days=1)
     await asyncio.gather(
         importer.async_import_period(METER, START, START + 2 * day, day),

@@ -28,7 +28,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 
 from custom_components.meetdata.const import DOMAIN
-from custom_components.meetdata.statistics import HOUR
+from custom_components.meetdata.statistics_rows import HOUR
 
 from ..helpers import entity_id_of
 from ..simulators.cemm import DEFAULT_UID, CemmSimulator

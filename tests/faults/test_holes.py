@@ -28,7 +28,7 @@ from yarl import URL
 from custom_components.meetdata.const import DOMAIN
 from custom_components.meetdata.diagnostics import async_get_config_entry_diagnostics
 from custom_components.meetdata.holes import storage_key
-from custom_components.meetdata.statistics import HOUR
+from custom_components.meetdata.statistics_rows import HOUR
 
 from ..simulators.dtl import TRANSFER_METER_EAN, DtlSimulator
 from .conftest import MakeProxy

@@ -20,8 +20,12 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.meetdata.api.models import MEAN_QUANTITIES, Quantity
 from custom_components.meetdata.const import DOMAIN
-from custom_components.meetdata.statistics import HOUR, StatisticsImporter, statistic_id
-from custom_components.meetdata.statistics_rows import hourly_amounts
+from custom_components.meetdata.statistics import StatisticsImporter
+from custom_components.meetdata.statistics_rows import (
+    HOUR,
+    hourly_amounts,
+    statistic_id,
+)
 
 from ..conftest import Serve
 from ..simulators.dtl import TRANSFER_METER_EAN

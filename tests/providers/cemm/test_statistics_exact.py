@@ -16,7 +16,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.meetdata.api.models import Meter, Quantity
-from custom_components.meetdata.statistics import statistic_id
+from custom_components.meetdata.statistics_rows import statistic_id
 
 from ...ha_conftest import auto_recorder, settle_background_imports  # noqa: F401
 from ...helpers import stat_rows

@@ -33,7 +33,7 @@ from custom_components.meetdata.const import (
 )
 from custom_components.meetdata.providers import PROVIDERS
 from custom_components.meetdata.providers.dtl.spec import CONF_CUSTOMER_EANS
-from custom_components.meetdata.statistics import HOUR, statistic_id
+from custom_components.meetdata.statistics_rows import HOUR, statistic_id
 from custom_components.meetdata.units import REACTIVE_POWER
 
 from ...conftest import Serve

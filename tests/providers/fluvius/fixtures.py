@@ -18,7 +18,7 @@ from custom_components.meetdata.const import (
     CONF_PROVIDER,
     DOMAIN,
 )
-from custom_components.meetdata.statistics import HOUR
+from custom_components.meetdata.statistics_rows import HOUR
 
 from ...helpers import stat_rows
 from ...simulators.fluvius import (

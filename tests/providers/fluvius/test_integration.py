@@ -43,7 +43,7 @@ from custom_components.meetdata.providers.fluvius.runtime import (
     get_runtime,
 )
 from custom_components.meetdata.providers.fluvius.spec import FluviusSpec
-from custom_components.meetdata.statistics import statistic_id
+from custom_components.meetdata.statistics_rows import statistic_id
 
 from ...conftest import Serve
 from ...ha_conftest import auto_recorder, settle_background_imports  # noqa: F401

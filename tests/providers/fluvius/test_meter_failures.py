@@ -35,7 +35,7 @@ from custom_components.meetdata.providers.fluvius.runtime import (
     FluviusRuntime,
     get_runtime,
 )
-from custom_components.meetdata.statistics import statistic_id
+from custom_components.meetdata.statistics_rows import statistic_id
 
 from ...conftest import Serve
 from ...faults.proxy import Fault, FaultProxy

@@ -14,7 +14,7 @@ import pytest
 
 from custom_components.meetdata.api.models import Meter, MeterKind, Quantity
 from custom_components.meetdata.providers.fluvius.runtime import get_runtime
-from custom_components.meetdata.statistics import statistic_id
+from custom_components.meetdata.statistics_rows import statistic_id
 
 from ...conftest import Serve
 from ...ha_conftest import auto_recorder, settle_background_imports  # noqa: F401

@@ -50,7 +50,7 @@ from custom_components.meetdata.providers.kenter.spec import (
     CONF_PASSCODE,
     KenterSpec,
 )
-from custom_components.meetdata.statistics import HOUR, statistic_id
+from custom_components.meetdata.statistics_rows import HOUR, statistic_id
 from custom_components.meetdata.units import REACTIVE_ENERGY, REACTIVE_POWER
 
 from ...conftest import Serve

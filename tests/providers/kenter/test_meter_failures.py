@@ -43,7 +43,7 @@ from custom_components.meetdata.providers.kenter.spec import (
     CONF_EAN,
     CONF_PASSCODE,
 )
-from custom_components.meetdata.statistics import HOUR, statistic_id
+from custom_components.meetdata.statistics_rows import HOUR, statistic_id
 
 from ...conftest import Serve
 from ...faults.proxy import Fault, FaultProxy

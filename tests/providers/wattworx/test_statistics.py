@@ -18,7 +18,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.meetdata.api.models import Meter
 from custom_components.meetdata.providers.wattworx.client.times import local_day_start
-from custom_components.meetdata.statistics import HOUR
+from custom_components.meetdata.statistics_rows import HOUR
 
 from ...ha_conftest import auto_recorder, settle_background_imports  # noqa: F401
 from ...helpers import assert_rechained, stat_rows
