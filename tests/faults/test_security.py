@@ -87,7 +87,8 @@ def _refused(call: Any) -> str:
     started = time.perf_counter()
     with pytest.raises(MeetdataResponseError) as err:
         call()
-    assert time.perf_counter() - started < 1.0
+    # Refused before any expansion: far below what a billion laughs takes.
+    assert time.perf_counter() - started < 5.0
     assert "root:" not in str(err.value)
     return str(err.value)
 

@@ -428,10 +428,8 @@ async def test_promise_never_resolves(
     """A promise that never resolves ends in MeetdataTimeoutError."""
     sim.never_resolve = True
     client = await make_client(sim, promise_retry_delay=0.02, promise_timeout=0.1)
-    started = time.monotonic()
     with pytest.raises(MeetdataTimeoutError) as err:
         await client.async_get_realtime(UID, "p1")
-    assert time.monotonic() - started < 1
     assert err.value.meter == UID
     assert 3 <= len(sim.requests) <= 7
     assert DEMO_API_KEY not in str(err.value)
