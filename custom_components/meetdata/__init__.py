@@ -14,7 +14,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from .api.errors import MeetdataError
 from .const import CONF_HISTORY_DAYS, CONF_PROVIDER, CONF_UPDATE_INTERVAL, DOMAIN
-from .coordinator import HistoryCoordinator, LatestCoordinator
+from .coordinator import HistoryCoordinator, LatestCoordinator, async_forget_left_out
 from .discovery import (
     MeterDiscovery,
     async_follow_selection,
@@ -52,7 +52,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: MeetdataConfigEntry) -> 
     spec = get_spec(entry.data[CONF_PROVIDER])
     client = spec.build_client(async_get_clientsession(hass), entry.data)
     try:
-        all_meters = await client.async_get_meters()
+        all_meters = await client.async_discover_meters()
     except MeetdataError as err:
         raise ha_error(err, other=ConfigEntryNotReady) from err
 
@@ -79,6 +79,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: MeetdataConfigEntry) -> 
         discovery=discovery,
     )
     async_register_devices(hass, entry, meters)
+    async_forget_left_out(hass, entry, polled)
     await latest.async_config_entry_first_refresh()
     await spec.async_setup_entry(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)

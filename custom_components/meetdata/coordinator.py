@@ -25,7 +25,11 @@ from .const import DOMAIN, HISTORY_UPDATE_INTERVAL, LOGGER
 from .errors import ha_error, service_call_error
 from .ids import statistics_of
 from .outages import MeterOutages
-from .repairs import async_clear_meter_issue, async_raise_meter_issue
+from .repairs import (
+    async_clear_meter_issue,
+    async_clear_other_meter_issues,
+    async_raise_meter_issue,
+)
 from .runtime import MeetdataConfigEntry
 from .statistics import StatisticsImporter
 
@@ -66,6 +70,15 @@ def async_meters_readable(
         if meter.key not in failing:
             for issue_meter in _issue_ids(meter) - bad:
                 async_clear_meter_issue(hass, entry, ISSUE_NO_PERMISSION, issue_meter)
+
+
+@callback
+def async_forget_left_out(
+    hass: HomeAssistant, entry: MeetdataConfigEntry, meters: Iterable[Meter]
+) -> None:
+    """Remove the permission issues of meters the entry no longer polls."""
+    keep = {issue_id for meter in meters for issue_id in _issue_ids(meter)}
+    async_clear_other_meter_issues(hass, entry, ISSUE_NO_PERMISSION, keep)
 
 
 def _issue_ids(meter: Meter) -> set[str]:

@@ -24,6 +24,7 @@ from .api.errors import MeetdataError
 from .api.models import Meter, MeterKind
 from .compat import async_forget_device
 from .const import CONF_KNOWN_METERS, CONF_METERS, DOMAIN, LOGGER
+from .coordinator import async_forget_left_out
 from .entity import device_info
 from .errors import ha_error
 from .ids import meter_id, via_id
@@ -139,7 +140,7 @@ class MeterDiscovery(DataUpdateCoordinator[list[Meter]]):
 
     async def _async_update_data(self) -> list[Meter]:
         try:
-            listed = await self.client.async_get_meters()
+            listed = await self.client.async_discover_meters()
         except MeetdataError as err:
             raise ha_error(err) from err
         all_meters = self._with_missed_once(listed)
@@ -181,6 +182,7 @@ class MeterDiscovery(DataUpdateCoordinator[list[Meter]]):
         polled = data_meters(meters)
         runtime.latest.set_meters(polled)
         runtime.history.set_meters(polled)
+        async_forget_left_out(self.hass, self.config_entry, polled)
         async_register_devices(hass, entry, meters)
         added = [meter for meter in meters if meter.key not in before]
         gone = sorted(before - {meter.key for meter in meters})

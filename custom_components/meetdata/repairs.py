@@ -49,3 +49,18 @@ def async_clear_entry_issues(hass: HomeAssistant, entry_id: str) -> None:
     for domain, issue_id in list(ir.async_get(hass).issues):
         if domain == DOMAIN and issue_id.startswith(prefix):
             ir.async_delete_issue(hass, DOMAIN, issue_id)
+
+
+@callback
+def async_clear_other_meter_issues(
+    hass: HomeAssistant, entry: ConfigEntry, kind: str, keep: set[str]
+) -> None:
+    """Remove the issues of ``kind`` about meters not in ``keep`` (left out)."""
+    prefix = _issue_id(entry, kind, "")
+    for domain, issue_id in list(ir.async_get(hass).issues):
+        if (
+            domain == DOMAIN
+            and issue_id.startswith(prefix)
+            and issue_id.removeprefix(prefix) not in keep
+        ):
+            ir.async_delete_issue(hass, DOMAIN, issue_id)

@@ -30,6 +30,15 @@ class MeterDataClient(ABC):
     async def async_get_meters(self) -> list[Meter]:
         """Return every meter the credentials give access to."""
 
+    async def async_discover_meters(self) -> list[Meter]:
+        """Return the meters to follow now (setup, hourly discovery).
+
+        Clients whose account lists its meters per part (Kenter: per
+        connection) return those of every part that answers; the default is
+        ``async_get_meters``: all of them, or an error.
+        """
+        return await self.async_get_meters()
+
     @abstractmethod
     async def async_get_latest(self, meters: Sequence[Meter]) -> LatestReadings:
         """Return the latest readings of these meters (missing meter: no data)."""

@@ -879,6 +879,33 @@ async def test_faults_from_input(
         assert passcode not in str(err.value)
 
 
+async def test_discovery_goes_past_one_connection(
+    make_client: Callable[..., KenterClient], sim: KenterSimulator
+) -> None:
+    """Discovery leaves out a connection that faults; it keeps the last meters read."""
+    client = make_client([conn(EAN_G), conn(EAN_RIGHTS)])
+    with pytest.raises(KenterPermissionError):
+        await client.async_get_meters()
+    # No rights yet: the other connection's meters, in one request more.
+    assert {_ean(m) for m in await client.async_discover_meters()} == {EAN_G}
+
+    rights = sim.connections[EAN_RIGHTS]
+    rights.insufficient_rights = False
+    found = await client.async_discover_meters()
+    assert {_ean(m) for m in found} == {EAN_G, EAN_RIGHTS}
+
+    # Refused again later: its meters stay (their devices are not gone).
+    rights.insufficient_rights = True
+    assert await client.async_discover_meters() == found
+    sim.force_fault(1001, f"Simulated for EAN-code {EAN_G}")
+    with pytest.raises(KenterAuthError):
+        await client.async_discover_meters()
+
+
+def _ean(meter: Meter) -> str:
+    return meter.attributes["ean"]
+
+
 async def test_fault_hints(make_client: Callable[..., KenterClient]) -> None:
     """A refused EAN-code with a wrong check digit or length is probably mistyped."""
     with pytest.raises(KenterAuthError) as err:

@@ -34,6 +34,7 @@ from custom_components.meetdata.api.models import Interval, Meter, Quantity
 from custom_components.meetdata.const import (
     CONF_BASE_URL,
     CONF_HISTORY_DAYS,
+    CONF_METERS,
     CONF_PROVIDER,
     DOMAIN,
 )
@@ -427,3 +428,21 @@ async def test_import_history_names_the_failing_connection(
     for key in GOOD:
         assert await _newest_row(hass, entry, key) == newest
     assert visible_tracebacks(caplog.records) == []
+
+
+async def test_left_out_meter_loses_its_issue(
+    hass: HomeAssistant, sim: KenterSimulator, proxy: FaultProxy, entry: MockConfigEntry
+) -> None:
+    """A meter without rights left out in the options takes its repair issue along."""
+    _break("1007", sim, proxy, entry)
+    await _poll(hass, entry)
+    assert _issue(hass, entry) is not None
+
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, CONF_METERS: sorted(GOOD)}
+    )
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert entry.state is ConfigEntryState.LOADED
+    assert _issue(hass, entry) is None
+    assert _unavailable(hass, entry) == set()

@@ -92,8 +92,9 @@ class KenterSpec(ProviderSpec):
     #: Quarter-hour data: a poll every 5 minutes shows a new quarter soon after
     #: Kenter has it, at one small request per poll for all connections.
     default_update_interval = timedelta(minutes=5)
-    # The user names the connections: no meter comes or goes by itself.
-    discovery_interval = None
+    # The user names the connections, but a connection that did not answer
+    # at setup (no rights yet) brings its meters once it does: hourly, one
+    # getMeterMetaData for all connections.
     #: A year: the Energy dashboard's year view and last year's comparison.
     #: It costs 12 requests of about 1 MB per electricity meter, once.
     default_history_days = 365

@@ -151,6 +151,8 @@ class KenterClient(MeterDataClient):
         """
         self._session = session
         self._connections = tuple(connections)
+        #: The meters last read for each connection (EAN-code).
+        self._meters_of: dict[str, list[Meter]] = {}
         url = URL(base_url)
         if url.path in ("", "/"):
             url = url.with_path(ENDPOINT_PATH)
@@ -171,13 +173,43 @@ class KenterClient(MeterDataClient):
         return self._url
 
     async def async_get_meters(self) -> list[Meter]:
-        """Return one Meter per meter code of every connection (getMeterMetaData)."""
+        """Return one Meter per meter code of every connection (getMeterMetaData).
+
+        Any fault propagates: the config flow names the connection it concerns.
+        """
+        return await self._async_meters(skip_failing=False)
+
+    async def async_discover_meters(self) -> list[Meter]:
+        """Return the meters of every connection, past one that fails.
+
+        A fault about one connection (no rights, unreachable for it) never
+        hides the others: that connection is left out of a new request, and
+        its meters are the ones last read for it (none before it ever
+        answered). Refused passcodes and account-wide errors propagate.
+        """
+        return await self._async_meters(skip_failing=True)
+
+    async def _async_meters(self, *, skip_failing: bool) -> list[Meter]:
         if not self._connections:
             return []
         codec = await _async_codec()
-        records = await self._call(
-            OP_METADATA, _meter_elements(self._connections), codec.decode_metadata
-        )
+        connections = list(self._connections)
+        while True:
+            try:
+                records = await self._call(
+                    OP_METADATA, _meter_elements(connections), codec.decode_metadata
+                )
+                break
+            except MeetdataError as err:
+                if (
+                    not skip_failing
+                    or isinstance(err, MeetdataAuthError | MeetdataRateLimitError)
+                    or len(connections) == 1
+                    or not any(conn.ean == err.meter for conn in connections)
+                ):
+                    raise
+                _LOGGER.debug("Meter data of %s left out: %s", err.meter, err)
+                connections = [conn for conn in connections if conn.ean != err.meter]
         meters: dict[str, Meter] = {}
         for record in records:
             key = meter_key(record.ean, record.meter_code)
@@ -206,6 +238,13 @@ class KenterClient(MeterDataClient):
                     attributes=attributes,
                 ),
             )
+        read = {conn.ean for conn in connections}
+        for ean in read:
+            self._meters_of[ean] = [m for m in meters.values() if _ean_of(m) == ean]
+        for conn in self._connections:
+            if conn.ean not in read:
+                for meter in self._meters_of.get(conn.ean, []):
+                    meters.setdefault(meter.key, meter)
         return list(meters.values())
 
     def failure_unit(self, meter: Meter) -> str:
