@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.selector import TextSelector, TextSelectorConfig
 import voluptuous as vol
 from yarl import URL
@@ -24,10 +25,17 @@ from ...api.base import MeterDataClient
 from ...api.errors import MeetdataError, MeetdataNotFoundError
 from ...api.models import Meter
 from ...const import CONF_BASE_URL
-from ..base import PASSWORD_SELECTOR, URL_SELECTOR, FormError, ProviderSpec
+from ..base import (
+    PASSWORD_SELECTOR,
+    URL_SELECTOR,
+    FormError,
+    MeetdataEntry,
+    ProviderSpec,
+)
 from .client.client import MAX_WINDOW, DtlClient, is_ean_format, is_valid_ean
 from .client.model import LOCAL_HOSTS
 from .client.provider import PROVIDER
+from .issues import async_track_consent
 
 CONF_CUSTOMER_EANS = "customer_eans"
 EAN_SEPARATORS = re.compile(r"[\s,;]+")
@@ -170,3 +178,9 @@ class DtlSpec(ProviderSpec):
         eans = sorted(split_eans(data[CONF_CUSTOMER_EANS]))
         unique_id = f"dtl_{host.lower()}_{'_'.join(eans)}"
         return unique_id, f"DTL {host.lower()} ({EAN_JOINER.join(eans)})"
+
+    async def async_setup_entry(
+        self, hass: HomeAssistant, entry: MeetdataEntry
+    ) -> None:
+        """Raise a repair issue for each meter whose customer withdrew consent."""
+        async_track_consent(hass, entry)

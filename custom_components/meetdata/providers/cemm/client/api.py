@@ -123,6 +123,9 @@ class CemmApi(MeterDataClient):
         self._totals_cache: dict[tuple[str, str], tuple[float, Reading | None]] = {}
         # meter key -> gas grid spacing learnt from earlier day data
         self._gas_grid: dict[str, timedelta] = {}
+        #: The meters of the last latest-readings call that answered (none
+        #: after a refused key; see CemmClient.async_get_latest_partial).
+        self._answered: frozenset[str] = frozenset()
 
     # ------------------------------------------------------------------
     # Transport

@@ -8,13 +8,19 @@ months and years are local days in Europe/Amsterdam.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Final
 
+from ....api.base import UnitFailures
 from ....api.errors import (
+    MeetdataAuthError,
+    MeetdataError,
     MeetdataInvalidRequestError,
     MeetdataNotFoundError,
+    MeetdataPermissionError,
+    MeetdataRateLimitError,
     MeetdataUnsupportedError,
 )
 from ....api.models import (
@@ -156,6 +162,61 @@ class CemmClient(CemmApi):
             if readings
         }
 
+    async def async_get_latest_partial(
+        self, meters: Sequence[Meter]
+    ) -> tuple[LatestReadings, UnitFailures]:
+        """Return the latest readings, and the error of each alias that failed.
+
+        Every alias is asked on its own anyway, so one alias's error is
+        returned beside the others' readings. A rate limit fails the whole
+        poll, and so does a refused key when no alias answered; a key refused
+        for some aliases only (403 while others answer, or for a lone alias
+        while others answered last) may not read those: a permission error of
+        each such meter.
+        """
+        targets: dict[str, Meter] = {}
+        for meter in meters:
+            if meter.provider == PROVIDER and meter.kind is not MeterKind.GATEWAY:
+                targets.setdefault(meter.key, meter)
+        refresh = self._totals_due(targets.values())
+        results = await asyncio.gather(
+            *(self._latest(meter, refresh) for meter in targets.values()),
+            return_exceptions=True,
+        )
+        readings: LatestReadings = {}
+        failures: UnitFailures = {}
+        for meter, result in zip(targets.values(), results, strict=True):
+            if isinstance(result, MeetdataRateLimitError):
+                raise result
+            if isinstance(result, MeetdataError):
+                failures[self.failure_unit(meter)] = result
+            elif isinstance(result, BaseException):
+                raise result
+            elif result:
+                readings[meter.key] = result
+        refused = [e for e in failures.values() if isinstance(e, MeetdataAuthError)]
+        if readings:
+            self._answered = frozenset(readings)
+        elif refused and not self._refused_alone(targets.keys()):
+            # No alias answered: the key itself is refused.
+            self._answered = frozenset()
+            raise refused[0]
+        for unit, err in failures.items():
+            if isinstance(err, MeetdataAuthError):
+                failures[unit] = MeetdataPermissionError(str(err), meter=unit)
+        return readings, failures
+
+    def _refused_alone(self, keys: Iterable[str]) -> bool:
+        """Return whether the key, refused for these meters, answers for others.
+
+        True when the last latest-readings answer came from other aliases
+        (the healthy ones are asked first in a poll): then the key may only
+        not read this alias. A lone alias that answered last (an account of
+        one alias) is the key refused.
+        """
+        keys = set(keys)
+        return len(keys) == 1 and bool(self._answered) and not keys & self._answered
+
     def _totals_due(self, meters: Iterable[Meter]) -> set[tuple[str, str]]:
         """Return the S0 registers (uid, alias) to read from totals this poll.
 
@@ -284,11 +345,17 @@ class CemmClient(CemmApi):
         now = self._clock()
         window_end = min(end, now)
         days = _days_overlapping(start, window_end)
-        if ref.alias == ALIAS_P1:
-            return await self._p1_history(meter, ref, days, start, end, now)
-        if ref.alias == ALIAS_GAS:
-            return await self._gas_history(meter, ref, days, start, end, now)
-        return await self._s0_history(meter, ref, days, start, end, now)
+        try:
+            if ref.alias == ALIAS_P1:
+                return await self._p1_history(meter, ref, days, start, end, now)
+            if ref.alias == ALIAS_GAS:
+                return await self._gas_history(meter, ref, days, start, end, now)
+            return await self._s0_history(meter, ref, days, start, end, now)
+        except MeetdataAuthError as err:
+            if not self._refused_alone({meter.key}):
+                raise
+            # The key answers for other aliases: it may not read this one.
+            raise MeetdataPermissionError(str(err), meter=meter.key) from err
 
     async def _day_series(self, ref: _Ref, days: list[date]) -> list[CemmSeries]:
         """Fetch the day data of each of ``days``."""

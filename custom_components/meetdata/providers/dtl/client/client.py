@@ -15,11 +15,13 @@ import logging
 import aiohttp
 from multidict import MultiDict
 
-from ....api.base import MeterDataClient
+from ....api.base import MeterDataClient, UnitFailures
 from ....api.errors import (
+    MeetdataAuthError,
     MeetdataError,
     MeetdataInvalidRequestError,
     MeetdataNotFoundError,
+    MeetdataRateLimitError,
     MeetdataResponseError,
 )
 from ....api.http import (
@@ -135,6 +137,9 @@ class DtlClient(MeterDataClient):
         #: Settled latest readings per meter EAN, with the customer EAN and
         #: datum_laatste_meting they were read for (see async_get_latest).
         self._latest: dict[str, tuple[str, datetime, dict[Quantity, Reading]]] = {}
+        #: Meters of the last latest-readings poll that ``/meters`` did not
+        #: list (consent withdrawn), with their customer EAN.
+        self.unlisted: dict[str, str] = {}
 
     @property
     def base_url(self) -> str:
@@ -277,20 +282,49 @@ class DtlClient(MeterDataClient):
     async def async_get_latest(self, meters: Sequence[Meter]) -> LatestReadings:
         """Return the newest 5-minute values of these meters.
 
+        A meter that ``/meters`` no longer lists or that ``/meetdata`` does
+        not know (404) is left out; any other error of one meter is raised.
+        """
+        readings, failures = await self.async_get_latest_partial(meters)
+        for err in failures.values():
+            if not isinstance(err, MeetdataNotFoundError):
+                raise err
+        return readings
+
+    async def async_get_latest_partial(
+        self, meters: Sequence[Meter]
+    ) -> tuple[LatestReadings, UnitFailures]:
+        """Return the newest 5-minute values, and the error of each failing meter.
+
         One ``/meters`` call, then one ``/meetdata`` call per meter whose
         datum_laatste_meting moved since its readings were last read. A meter
         whose readings are settled (all five meting_types at
         datum_laatste_meting) and whose datum_laatste_meting is unchanged
-        keeps those readings without a request.
+        keeps those readings without a request. A failing ``/meters`` call,
+        refused credentials and a rate limit fail the whole poll; a meter
+        ``/meters`` no longer lists (its customer withdrew consent) and any
+        other error of one meter's ``/meetdata`` are returned per meter.
         """
         if not meters:
-            return {}
+            return {}, {}
         available = await self.async_get_available()
         by_key = {info.meter_ean: info for info in available.meters}
+        self.unlisted = {
+            meter.key: meter.attributes.get("klant_ean", "")
+            for meter in meters
+            if meter.key not in by_key
+        }
         result: LatestReadings = {}
+        failures: UnitFailures = {}
         for meter in meters:
             info = by_key.get(meter.key)
-            if info is None or info.datum_laatste_meting is None:
+            if info is None:
+                failures[self.failure_unit(meter)] = MeetdataNotFoundError(
+                    f"/meters no longer lists meter {meter.key}", meter=meter.key
+                )
+                self._latest.pop(meter.key, None)
+                continue
+            if info.datum_laatste_meting is None:
                 self._latest.pop(meter.key, None)
                 continue
             anchor = info.datum_laatste_meting
@@ -306,13 +340,16 @@ class DtlClient(MeterDataClient):
                     anchor - LATEST_LOOKBACK,
                     anchor + LATEST_LOOKAHEAD,
                 )
-            except MeetdataNotFoundError:
+            except (MeetdataAuthError, MeetdataRateLimitError):
+                raise
+            except MeetdataError as err:
+                failures[self.failure_unit(meter)] = err
                 continue
             if readings := _build_latest(data):
                 result[meter.key] = readings
                 if _settled(readings, anchor):
                     self._latest[meter.key] = (info.klant_ean, anchor, dict(readings))
-        return result
+        return result, failures
 
     async def _klant_ean_of(self, meter: Meter) -> str:
         """Return the customer EAN of ``meter`` (from its attributes or call 1)."""

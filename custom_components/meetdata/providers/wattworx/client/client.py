@@ -9,11 +9,14 @@ import logging
 
 import aiohttp
 
-from ....api.base import MeterDataClient
+from ....api.base import MeterDataClient, UnitFailures
 from ....api.errors import (
+    MeetdataAuthError,
+    MeetdataError,
     MeetdataInvalidRequestError,
     MeetdataNotFoundError,
     MeetdataPermissionError,
+    MeetdataRateLimitError,
     MeetdataResponseError,
 )
 from ....api.http import DEFAULT_TIMEOUT, MAX_RESPONSE_BYTES
@@ -312,20 +315,39 @@ class WattworxClient(WattworxTransport, MeterDataClient):
     async def async_get_latest(self, meters: Sequence[Meter]) -> LatestReadings:
         """Return the registers of each meter's last data date.
 
+        An EAN the key may not read (403) or that Wattworx does not know
+        (404) is left out; any other error of one EAN is raised.
+        """
+        readings, failures = await self.async_get_latest_partial(meters)
+        for key, err in failures.items():
+            if isinstance(err, MeetdataNotFoundError | MeetdataPermissionError):
+                _LOGGER.debug("No Wattworx readings for %s: %s", key, err)
+                continue
+            raise err
+        return readings
+
+    async def async_get_latest_partial(
+        self, meters: Sequence[Meter]
+    ) -> tuple[LatestReadings, UnitFailures]:
+        """Return the registers of each meter's last data date, and each EAN's error.
+
         One device list request (fresh last data dates and authorisation
         statuses) plus one day values request per meter with new data: the
         document has no endpoint with readings of all devices at once. A
         meter whose last data date is the one its readings were read for
         keeps those readings without a request, so a poll with no new data
         is one request for the whole account. Meters without a signed
-        authorisation or without data are left out.
+        authorisation or without data are left out. A failing device list,
+        a refused key and a rate limit fail the whole poll; any other error
+        of one EAN's day values is returned beside the others' readings.
         """
         wanted = [meter for meter in meters if meter.provider == PROVIDER]
         if not wanted:
-            return {}
+            return {}, {}
         await self.async_get_devices()
         devices = self.known_devices
         result: LatestReadings = {}
+        failures: UnitFailures = {}
         for meter in wanted:
             device = devices.get(meter.key)
             last = (
@@ -343,15 +365,19 @@ class WattworxClient(WattworxTransport, MeterDataClient):
             self._latest.pop(meter.key, None)
             try:
                 days = await self.async_get_day_values(meter.key, last, last)
-            except (MeetdataNotFoundError, MeetdataPermissionError) as err:
-                _LOGGER.debug("No Wattworx readings for %s: %s", meter.key, err)
+            except MeetdataError as err:
+                if isinstance(err, MeetdataRateLimitError) or (
+                    isinstance(err, MeetdataAuthError) and err.meter is None
+                ):
+                    raise
+                failures[self.failure_unit(meter)] = err
                 continue
             day = max(days, key=lambda row: row.date) if days else None
             result[meter.key] = readings = latest_readings(meter.kind, day, last)
             if day is not None and day.date == last:
                 # The day's readings are in: the same until the date moves.
                 self._latest[meter.key] = (last, meter.kind, dict(readings))
-        return result
+        return result, failures
 
     async def async_get_history(
         self, meter: Meter, start: datetime, end: datetime
