@@ -292,7 +292,7 @@ async def run_scenario(
         await loaded.poll(hass)
         costs.append(len(loaded.proxy.seen) - seen)
     if scenario.fault_costs is not None:
-        assert tuple(costs) == scenario.fault_costs
+        assert tuple(costs) == scenario.fault_costs, costs
     states = loaded.states(hass, good_ids + bad_ids)
     assert {states[i] for i in bad_ids} == {STATE_UNAVAILABLE}, states
     assert STATE_UNAVAILABLE not in {states[i] for i in good_ids}, states

@@ -23,6 +23,10 @@ class MeterDataClient(ABC):
     provider: Provider
     #: How far back the provider keeps data (None: no documented limit).
     max_history: timedelta | None = None
+    #: Whether ``async_get_latest_partial`` reports each meter's error beside
+    #: the others' readings (it asks per meter anyway): then a meter that
+    #: fails needs no request of its own.
+    reports_meter_failures: bool = False
     #: Quantities that ``async_get_history`` can return, per meter kind.
     history_quantities: tuple[Quantity, ...] = ()
 

@@ -5,7 +5,8 @@ all Kenter connections). When the combined request fails, the unit it names
 (a Kenter fault names its EAN-code) is set aside, or else each unit is asked
 on its own (a bounded number at a time), so the failing ones are found.
 Failing units are then asked on their own on every poll until they answer,
-while the healthy ones stay batched. Only when every unit fails is the
+while the healthy ones stay batched (clients that ask per meter anyway and
+report each meter's error keep asking all in one call). Only when every unit fails is the
 account down; then one unit a poll (in turn) probes whether it is back.
 """
 
@@ -72,8 +73,11 @@ class FailureDomains:
                 raise errors[probe]
             units.remove(probe)
             self.failing = {}
-        healthy = [unit for unit in units if unit not in self.failing]
-        failing = [unit for unit in units if unit in self.failing]
+        if self.client.reports_meter_failures:
+            healthy, failing = units, []  # one call reports every unit's error
+        else:
+            healthy = [unit for unit in units if unit not in self.failing]
+            failing = [unit for unit in units if unit in self.failing]
         if healthy:
             await self._async_batch(healthy, readings, errors)
         if failing:

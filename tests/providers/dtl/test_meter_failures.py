@@ -113,9 +113,9 @@ async def test_one_meter_fails(
             expected=lambda: _expected(sim),
             expected_field=3,
             # First: /meters and the /meetdata of the three meters (new
-            # data). Then /meters for the healthy ones (nothing new), and once
-            # more beside the failing meter's /meetdata, asked until it answers.
-            fault_costs=(4, 3),
+            # data). Then one /meters for all (nothing new for the healthy
+            # ones) and the failing meter's /meetdata, asked until it answers.
+            fault_costs=(4, 2),
         ),
     )
 

@@ -86,9 +86,9 @@ def _scenario(fault: str) -> Scenario:
         issue="no_permission" if fault == "forbidden_403" else None,
         expected=lambda: _expected(sim),
         # First: ean/list and the day values of the four signed EANs (a new
-        # day). Then ean/list for the healthy EANs (nothing new), and once
-        # more beside the failing EAN's day values, asked until they answer.
-        fault_costs=(5, 3),
+        # day). Then one ean/list for all (nothing new for the healthy EANs)
+        # and the failing EAN's day values, asked until they answer.
+        fault_costs=(5, 2),
     )
 
 

@@ -77,6 +77,8 @@ _P1_SUMS: Final = {"import": ("t1", "t2"), "export": ("t3", "t4")}
 class CemmClient(CemmApi):
     """Client of the CEMM Open API for one API key (one or more CEMM devices)."""
 
+    reports_meter_failures = True
+
     # ------------------------------------------------------------------
     # MeterDataClient
     # ------------------------------------------------------------------

@@ -95,6 +95,7 @@ class DtlClient(MeterDataClient):
 
     provider = PROVIDER
     max_history = MAX_HISTORY
+    reports_meter_failures = True
     history_quantities = (
         Quantity.POWER,
         Quantity.REACTIVE_POWER,

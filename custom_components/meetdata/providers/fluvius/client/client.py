@@ -62,6 +62,8 @@ PROBE_LOOKBACK: Final = timedelta(days=7)
 class FluviusClient(FluviusEnergyApi):
     """A Fluvius client: the API with meters, latest readings and history on top."""
 
+    reports_meter_failures = True
+
     # ------------------------------------------------------------ interface
 
     async def async_get_meters(self) -> list[Meter]:

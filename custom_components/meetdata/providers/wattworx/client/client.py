@@ -78,6 +78,7 @@ class WattworxClient(WattworxTransport, MeterDataClient):
 
     provider = PROVIDER
     max_history = None
+    reports_meter_failures = True
     history_quantities = (
         Quantity.ENERGY_IMPORT,
         Quantity.ENERGY_EXPORT,
