@@ -13,6 +13,7 @@ import re
 from typing import Any, Literal
 
 from homeassistant.components.recorder.statistics import statistics_during_period
+from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant, State
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers import device_registry as dr, entity_registry as er
@@ -298,3 +299,32 @@ def assert_rechained(
         else:
             assert new["state"] == pytest.approx(old["state"])
             assert new["sum"] == pytest.approx(old["sum"] + added)
+
+
+def entities_by_meter(
+    hass: HomeAssistant, entry_id: str, provider: str, keys: Iterable[str]
+) -> dict[str, set[str]]:
+    """Return the entity ids of an entry's entities by the meter (of ``keys``)."""
+    keys = list(keys)
+    by_meter: dict[str, set[str]] = {}
+    for entity in er.async_entries_for_config_entry(er.async_get(hass), entry_id):
+        key = next(
+            k
+            for k in keys
+            if entity.unique_id.startswith(f"{entry_id}_{provider}_{k}_")
+        )
+        by_meter.setdefault(key, set()).add(entity.entity_id)
+    return by_meter
+
+
+def unavailable_meters(
+    hass: HomeAssistant, entry_id: str, provider: str, keys: Iterable[str]
+) -> set[str]:
+    """Return the meters (of ``keys``) with an unavailable or missing entity."""
+    return {
+        key
+        for key, ids in entities_by_meter(hass, entry_id, provider, keys).items()
+        for entity_id in ids
+        if (state := hass.states.get(entity_id)) is None
+        or state.state == STATE_UNAVAILABLE
+    }

@@ -12,7 +12,7 @@ their gap is filled with every hour equal to the simulator's, none doubled.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,7 +22,6 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from yarl import URL
@@ -40,7 +39,12 @@ from custom_components.meetdata.statistics_rows import statistic_id
 from ...conftest import Serve
 from ...faults.proxy import Fault, FaultProxy
 from ...ha_conftest import auto_recorder, settle_background_imports  # noqa: F401
-from ...helpers import sensor_state, visible_tracebacks
+from ...helpers import (
+    entities_by_meter,
+    sensor_state,
+    unavailable_meters,
+    visible_tracebacks,
+)
 from ...simulators.fluvius import (
     AMR_INJECTION_EAN,
     DIGITAL_EAN,
@@ -142,27 +146,11 @@ def _runtime(entry: MockConfigEntry) -> FluviusRuntime:
 
 
 def _entities(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, set[str]]:
-    """Return the sensor entity ids of the entry by meter (EAN)."""
-    by_meter: dict[str, set[str]] = defaultdict(set)
-    for entity in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id):
-        key = next(
-            k
-            for k in METERS
-            if entity.unique_id.startswith(f"{entry.entry_id}_fluvius_{k}_")
-        )
-        by_meter[key].add(entity.entity_id)
-    return by_meter
+    return entities_by_meter(hass, entry.entry_id, "fluvius", METERS)
 
 
 def _unavailable(hass: HomeAssistant, entry: MockConfigEntry) -> set[str]:
-    """Return the meters with an unavailable sensor."""
-    return {
-        key
-        for key, ids in _entities(hass, entry).items()
-        for entity_id in ids
-        if (state := hass.states.get(entity_id)) is None
-        or state.state == STATE_UNAVAILABLE
-    }
+    return unavailable_meters(hass, entry.entry_id, "fluvius", METERS)
 
 
 def _shown(hass: HomeAssistant, ean: str, quantity: str) -> str:

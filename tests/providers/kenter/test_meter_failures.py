@@ -21,11 +21,10 @@ from typing import Any
 
 from aiohttp import web
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -49,7 +48,13 @@ from custom_components.meetdata.statistics_rows import HOUR, statistic_id
 from ...conftest import Serve
 from ...faults.proxy import Fault, FaultProxy
 from ...ha_conftest import auto_recorder, settle_background_imports  # noqa: F401
-from ...helpers import sensor_state, stat_rows, visible_tracebacks
+from ...helpers import (
+    entities_by_meter,
+    sensor_state,
+    stat_rows,
+    unavailable_meters,
+    visible_tracebacks,
+)
 from ...simulators.kenter import PATH, KenterSimulator, demo_connections
 
 EAN_E = "876600504607071300"  # an electricity meter
@@ -178,27 +183,11 @@ def _latest_requests(proxy: FaultProxy, since: int) -> list[frozenset[str]]:
 
 
 def _entities(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, set[str]]:
-    """Return the sensor entity ids of the entry by meter key."""
-    by_meter: dict[str, set[str]] = defaultdict(set)
-    for entity in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id):
-        key = next(
-            k
-            for k in METERS
-            if entity.unique_id.startswith(f"{entry.entry_id}_kenter_{k}_")
-        )
-        by_meter[key].add(entity.entity_id)
-    return by_meter
+    return entities_by_meter(hass, entry.entry_id, "kenter", METERS)
 
 
 def _unavailable(hass: HomeAssistant, entry: MockConfigEntry) -> set[str]:
-    """Return the meters with an unavailable sensor."""
-    return {
-        key
-        for key, ids in _entities(hass, entry).items()
-        for entity_id in ids
-        if (state := hass.states.get(entity_id)) is None
-        or state.state == STATE_UNAVAILABLE
-    }
+    return unavailable_meters(hass, entry.entry_id, "kenter", METERS)
 
 
 def _assert_latest_quarter(
