@@ -14,13 +14,11 @@ from homeassistant.helpers.typing import ConfigType
 
 from .api.errors import MeetdataError
 from .const import CONF_HISTORY_DAYS, CONF_PROVIDER, CONF_UPDATE_INTERVAL, DOMAIN
-from .coordinator import HistoryCoordinator, LatestCoordinator, async_forget_left_out
+from .coordinator import HistoryCoordinator, LatestCoordinator
 from .discovery import (
     MeterDiscovery,
-    async_follow_selection,
-    async_register_devices,
-    data_meters,
-    included_meters,
+    async_follow_meters,
+    async_select_meters,
     is_present,
 )
 from .errors import ha_error
@@ -56,9 +54,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: MeetdataConfigEntry) -> 
     except MeetdataError as err:
         raise ha_error(err, other=ConfigEntryNotReady) from err
 
-    async_follow_selection(hass, entry, all_meters, (m.key for m in all_meters))
-    meters = included_meters(entry, all_meters)
-    polled = data_meters(meters)
+    meters, polled = async_select_meters(
+        hass, entry, all_meters, (m.key for m in all_meters)
+    )
     interval = timedelta(
         minutes=entry.options.get(
             CONF_UPDATE_INTERVAL, spec.default_update_interval.total_seconds() / 60
@@ -78,8 +76,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: MeetdataConfigEntry) -> 
         history=history,
         discovery=discovery,
     )
-    async_register_devices(hass, entry, meters)
-    async_forget_left_out(hass, entry, polled)
+    async_follow_meters(hass, entry, meters, polled)
     await latest.async_config_entry_first_refresh()
     await spec.async_setup_entry(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)

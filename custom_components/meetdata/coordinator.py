@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 import functools
 from typing import TYPE_CHECKING
@@ -13,19 +13,15 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
 from .api.base import MeterDataClient
-from .api.errors import (
-    MeetdataAuthError,
-    MeetdataError,
-    MeetdataPermissionError,
-    MeetdataRateLimitError,
-)
-from .api.failure_domains import FailureDomains, most_telling
+from .api.errors import MeetdataAuthError, MeetdataError, MeetdataPermissionError
+from .api.failure_domains import FailureDomains, entry_wide, most_telling
 from .api.models import LatestReadings, Meter
 from .const import DOMAIN, HISTORY_UPDATE_INTERVAL, LOGGER
 from .errors import ha_error, service_call_error
 from .ids import statistics_of
 from .outages import MeterOutages
 from .repairs import (
+    ISSUE_NO_PERMISSION,
     async_clear_meter_issue,
     async_clear_other_meter_issues,
     async_raise_meter_issue,
@@ -35,8 +31,6 @@ from .statistics import StatisticsImporter
 
 if TYPE_CHECKING:
     from .providers.base import ProviderSpec
-
-ISSUE_NO_PERMISSION = "no_permission"
 
 
 @callback
@@ -60,7 +54,7 @@ def async_meter_failed(
 def async_meters_readable(
     hass: HomeAssistant,
     entry: MeetdataConfigEntry,
-    meters: Iterable[Meter],
+    meters: Sequence[Meter],
     failing: Iterable[str],
 ) -> None:
     """Clear the permission issues of the meters that answered."""
@@ -185,15 +179,18 @@ class HistoryCoordinator(MeetdataCoordinator[dict[str, datetime]]):
         now = dt_util.utcnow()
         since = now - timedelta(days=self.history_days)
         spec = self._spec()
-        newest, failures = await self._async_each_meter(
-            functools.partial(
-                self.importer.async_import_meter,
-                since=since,
-                now=now,
-                overlap=spec.history_overlap,
-                window=spec.history_window,
+        try:
+            newest, failures = await self._async_each_meter(
+                functools.partial(
+                    self.importer.async_import_meter,
+                    since=since,
+                    now=now,
+                    overlap=spec.history_overlap,
+                    window=spec.history_window,
+                )
             )
-        )
+        except MeetdataError as err:
+            raise ha_error(err) from err
         if failures and not newest:
             # Not one meter brought data: the account, not a meter, fails.
             raise ha_error(most_telling(failures.values()))
@@ -205,7 +202,7 @@ class HistoryCoordinator(MeetdataCoordinator[dict[str, datetime]]):
     ) -> tuple[dict[str, datetime], dict[str, MeetdataError]]:
         """Run ``job`` for every meter; one meter's error never stops the others.
 
-        A refused credential of the account or a rate limit stops the run.
+        An error of the account (see ``entry_wide``) stops the run: it is raised.
         """
         newest: dict[str, datetime] = {}
         failures: dict[str, MeetdataError] = {}
@@ -213,10 +210,8 @@ class HistoryCoordinator(MeetdataCoordinator[dict[str, datetime]]):
             try:
                 newest |= await job(meter)
             except MeetdataError as err:
-                if isinstance(err, MeetdataRateLimitError) or (
-                    isinstance(err, MeetdataAuthError) and err.meter is None
-                ):
-                    raise ha_error(err) from err
+                if entry_wide(err):
+                    raise
                 failures[meter.key] = err
                 async_meter_failed(self.hass, self.config_entry, meter, err)
         return newest, failures
@@ -235,12 +230,8 @@ class HistoryCoordinator(MeetdataCoordinator[dict[str, datetime]]):
                     meter, start, now, window
                 )
             )
-        except HomeAssistantError as err:
-            if isinstance(err.__cause__, MeetdataError):
-                raise service_call_error(
-                    self.hass, self.config_entry, err.__cause__
-                ) from err.__cause__
-            raise  # pragma: no cover - only client errors are wrapped
+        except MeetdataError as err:
+            raise service_call_error(self.hass, self.config_entry, err) from err
         self.async_set_updated_data((self.data or {}) | newest)
         if failures:
             raise HomeAssistantError(

@@ -78,6 +78,31 @@ def async_follow_selection(
 
 
 @callback
+def async_select_meters(
+    hass: HomeAssistant,
+    entry: MeetdataConfigEntry,
+    all_meters: list[Meter],
+    seen: Iterable[str],
+) -> tuple[list[Meter], list[Meter]]:
+    """Follow the options' selection; return the included and the polled meters."""
+    async_follow_selection(hass, entry, all_meters, seen)
+    meters = included_meters(entry, all_meters)
+    return meters, data_meters(meters)
+
+
+@callback
+def async_follow_meters(
+    hass: HomeAssistant,
+    entry: MeetdataConfigEntry,
+    meters: list[Meter],
+    polled: list[Meter],
+) -> None:
+    """Give the included meters their devices; drop what left-out meters had."""
+    async_register_devices(hass, entry, meters)
+    async_forget_left_out(hass, entry, polled)
+
+
+@callback
 def async_register_devices(
     hass: HomeAssistant, entry: MeetdataConfigEntry, meters: list[Meter]
 ) -> None:
@@ -173,17 +198,14 @@ class MeterDiscovery(DataUpdateCoordinator[list[Meter]]):
         hass, entry = self.hass, self.config_entry
         runtime = entry.runtime_data
         before = {meter.key for meter in runtime.meters}
-        async_follow_selection(
+        meters, polled = async_select_meters(
             hass, entry, all_meters, (meter.key for meter in runtime.all_meters)
         )
-        meters = included_meters(entry, all_meters)
         runtime.all_meters = all_meters
         runtime.meters = meters
-        polled = data_meters(meters)
         runtime.latest.set_meters(polled)
         runtime.history.set_meters(polled)
-        async_forget_left_out(self.hass, self.config_entry, polled)
-        async_register_devices(hass, entry, meters)
+        async_follow_meters(hass, entry, meters, polled)
         added = [meter for meter in meters if meter.key not in before]
         gone = sorted(before - {meter.key for meter in meters})
         if not added and not gone:

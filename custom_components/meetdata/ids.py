@@ -26,7 +26,7 @@ deleting the first entry and adding the account again gives the plain ids back
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 import re
 
 from homeassistant.components.recorder.models import StatisticMetaData
@@ -36,11 +36,9 @@ from homeassistant.helpers import device_registry as dr
 
 from .api.models import Meter, Quantity
 from .const import CONF_PROVIDER, CONF_STATISTIC_TAGS, DOMAIN
-from .statistics_rows import statistic_metadata
+from .statistics_rows import MetadataOf, statistic_metadata
 
 TAG_LENGTH = 6
-
-type MetadataOf = Callable[[Meter, Quantity], StatisticMetaData]
 
 
 def meter_id(entry_id: str, meter: Meter) -> str:

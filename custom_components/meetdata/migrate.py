@@ -18,7 +18,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 
-from .compat import device_entry_ids
+from .compat import async_forget_device, device_entry_ids
 from .const import CONF_PROVIDER, DOMAIN
 
 #: The config entry version this code writes (the config flow's).
@@ -73,7 +73,7 @@ def _migrate_devices(hass: HomeAssistant, entry: ConfigEntry) -> None:
             for entity in er.async_entries_for_device(entities, device.id, True):
                 if entity.config_entry_id == other:
                     entities.async_update_entity(entity.entity_id, device_id=None)
-            devices.async_update_device(device.id, remove_config_entry_id=other)
+            async_forget_device(devices, device, other)
         if holders[0] == entry.entry_id:
             scoped = {(DOMAIN, f"{entry.entry_id}_{value}") for _, value in old}
             devices.async_update_device(

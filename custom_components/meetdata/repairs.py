@@ -8,6 +8,9 @@ from homeassistant.helpers import issue_registry as ir
 
 from .const import DOMAIN
 
+#: The issue of a meter the credentials may not read (raised by the core).
+ISSUE_NO_PERMISSION = "no_permission"
+
 
 def _issue_id(entry: ConfigEntry, kind: str, meter: str) -> str:
     return f"{entry.entry_id}_{kind}_{meter}"

@@ -24,8 +24,12 @@ from .models import LatestReadings, Meter
 PARALLEL_UNITS = 4
 
 
-def _entry_wide(err: MeetdataError) -> bool:
-    """Return whether ``err`` concerns the account rather than one meter."""
+def entry_wide(err: MeetdataError) -> bool:
+    """Return whether ``err`` concerns the account rather than one meter.
+
+    A rate limit, or refused credentials that name no meter (a Kenter
+    passcode names its connection).
+    """
     return isinstance(err, MeetdataRateLimitError) or (
         isinstance(err, MeetdataAuthError) and err.meter is None
     )
@@ -102,7 +106,7 @@ class FailureDomains:
             try:
                 found, failed = await self.client.async_get_latest_partial(meters)
             except MeetdataError as err:
-                if _entry_wide(err):
+                if entry_wide(err):
                     raise
                 if len(pending) == 1:
                     errors[pending[0]] = err
@@ -132,7 +136,7 @@ class FailureDomains:
         )
         for unit, result in zip(units, results, strict=True):
             if isinstance(result, MeetdataError):
-                if _entry_wide(result):
+                if entry_wide(result):
                     raise result
                 errors[unit] = result
                 continue

@@ -23,7 +23,7 @@ from homeassistant.util import dt as dt_util
 from ...api.errors import MeetdataPermissionError
 from ...api.models import Meter
 from ...const import CONF_METERS, DOMAIN, LOGGER
-from ...repairs import async_clear_meter_issue
+from ...repairs import ISSUE_NO_PERMISSION, async_clear_meter_issue
 from ..base import MeetdataEntry, client_of
 from .client import FluviusClient, Mandate
 from .client.meters import ATTR_HEADPOINT
@@ -38,9 +38,6 @@ from .mandates import (
     mandate_issues,
     no_mandate_issues,
 )
-
-#: The core's issue about a meter the credentials may not read.
-CORE_NO_PERMISSION = "no_permission"
 
 
 def headpoint_of(meter: Meter) -> str:
@@ -213,7 +210,7 @@ class FluviusIssueTracker:
             if isinstance(cause, MeetdataPermissionError) and cause.meter:
                 ean = cause.meter
                 # Ours names the dates; the core's generic issue would repeat it.
-                async_clear_meter_issue(self.hass, self.entry, CORE_NO_PERMISSION, ean)
+                async_clear_meter_issue(self.hass, self.entry, ISSUE_NO_PERMISSION, ean)
                 refused[ean] = IssueSpec(
                     ISSUE_NO_MANDATE,
                     f"read_{ean}",
