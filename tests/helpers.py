@@ -328,3 +328,16 @@ def unavailable_meters(
         if (state := hass.states.get(entity_id)) is None
         or state.state == STATE_UNAVAILABLE
     }
+
+
+async def call_import_history(
+    hass: HomeAssistant, entry_id: str, start: date | str
+) -> Any:
+    """Call the ``meetdata.import_history`` action and return its response."""
+    return await hass.services.async_call(
+        DOMAIN,
+        "import_history",
+        {"config_entry_id": entry_id, "start": str(start)},
+        blocking=True,
+        return_response=True,
+    )

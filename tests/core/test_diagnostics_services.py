@@ -10,7 +10,7 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.meetdata.const import DOMAIN
+from ..helpers import call_import_history
 
 
 @pytest.mark.recorder_db
@@ -19,13 +19,7 @@ async def test_import_history_service(
 ) -> None:
     """The service re-imports from a date and answers with the newest hours."""
     start = (dt_util.now() - timedelta(days=1)).date()
-    response = await hass.services.async_call(
-        DOMAIN,
-        "import_history",
-        {"config_entry_id": loaded_cemm.entry_id, "start": start.isoformat()},
-        blocking=True,
-        return_response=True,
-    )
+    response = await call_import_history(hass, loaded_cemm.entry_id, start)
     assert response is not None
     statistics = response["statistics"]
     assert "meetdata:cemm_ffffffffffff_p1_energy_import" in statistics
@@ -49,13 +43,7 @@ async def test_import_history_rejects_bad_input(
     """Dates out of range and unknown entries are validation errors."""
     start = (dt_util.now() - timedelta(days=start_days)).date()
     with pytest.raises(ServiceValidationError) as err:
-        await hass.services.async_call(
-            DOMAIN,
-            "import_history",
-            {"config_entry_id": entry_id or loaded_cemm.entry_id, "start": str(start)},
-            blocking=True,
-            return_response=True,
-        )
+        await call_import_history(hass, entry_id or loaded_cemm.entry_id, start)
     assert err.value.translation_key == key
 
 
@@ -65,11 +53,5 @@ async def test_import_history_needs_loaded_entry(
     """An unloaded entry cannot import."""
     await hass.config_entries.async_unload(loaded_cemm.entry_id)
     with pytest.raises(ServiceValidationError) as err:
-        await hass.services.async_call(
-            DOMAIN,
-            "import_history",
-            {"config_entry_id": loaded_cemm.entry_id, "start": "2025-01-01"},
-            blocking=True,
-            return_response=True,
-        )
+        await call_import_history(hass, loaded_cemm.entry_id, "2025-01-01")
     assert err.value.translation_key == "entry_not_loaded"

@@ -45,7 +45,7 @@ from ..faults.conftest import MakeProxy
 from ..faults.ha import chain_problems, our_records, stat_rows
 from ..faults.proxy import Fault, FaultProxy
 from ..faults.rows import Row
-from ..helpers import visible_tracebacks
+from ..helpers import call_import_history, visible_tracebacks
 
 #: The client's timeout in the timeout case; the proxy answers much later.
 #: Long enough for a healthy meter's day of data on a busy test machine.
@@ -169,15 +169,8 @@ class Loaded:
 
     async def import_history(self, hass: HomeAssistant, start: datetime) -> Any:
         """Call the import_history action from the local date of ``start``."""
-        return await hass.services.async_call(
-            DOMAIN,
-            "import_history",
-            {
-                "config_entry_id": self.entry.entry_id,
-                "start": dt_util.as_local(start).date().isoformat(),
-            },
-            blocking=True,
-            return_response=True,
+        return await call_import_history(
+            hass, self.entry.entry_id, dt_util.as_local(start).date()
         )
 
 

@@ -28,7 +28,6 @@ from yarl import URL
 
 from custom_components.meetdata.api.http import DEFAULT_TIMEOUT
 from custom_components.meetdata.api.models import Meter, Quantity
-from custom_components.meetdata.const import DOMAIN
 from custom_components.meetdata.providers.fluvius.client import FluviusClient
 from custom_components.meetdata.providers.fluvius.runtime import (
     FluviusRuntime,
@@ -40,6 +39,7 @@ from ...conftest import Serve
 from ...faults.proxy import Fault, FaultProxy
 from ...ha_conftest import auto_recorder, settle_background_imports  # noqa: F401
 from ...helpers import (
+    call_import_history,
     entities_by_meter,
     sensor_state,
     unavailable_meters,
@@ -343,13 +343,7 @@ async def test_import_history_names_the_failing_ean(
     sim.now += OUTAGE
     start = (datetime.now(UTC) - timedelta(days=2)).date()
     with pytest.raises(HomeAssistantError) as raised:
-        await hass.services.async_call(
-            DOMAIN,
-            "import_history",
-            {"config_entry_id": entry.entry_id, "start": start.isoformat()},
-            blocking=True,
-            return_response=True,
-        )
+        await call_import_history(hass, entry.entry_id, start)
     assert raised.value.translation_key == "import_failed"
     message = str(raised.value)
     assert all(ean in message for ean in BAD)

@@ -49,6 +49,7 @@ from ...conftest import Serve
 from ...faults.proxy import Fault, FaultProxy
 from ...ha_conftest import auto_recorder, settle_background_imports  # noqa: F401
 from ...helpers import (
+    call_import_history,
     entities_by_meter,
     sensor_state,
     stat_rows,
@@ -401,13 +402,7 @@ async def test_import_history_names_the_failing_connection(
     sim.now += OUTAGE
     start = (sim.now_utc() - timedelta(days=1)).date()
     with pytest.raises(HomeAssistantError) as raised:
-        await hass.services.async_call(
-            DOMAIN,
-            "import_history",
-            {"config_entry_id": entry.entry_id, "start": start.isoformat()},
-            blocking=True,
-            return_response=True,
-        )
+        await call_import_history(hass, entry.entry_id, start)
     assert raised.value.translation_key == "import_failed"
     (bad,) = BAD
     assert bad in str(raised.value)
