@@ -31,6 +31,11 @@ class Quantity(StrEnum):
     ENERGY_EXPORT = "energy_export"
     ENERGY_EXPORT_LOW = "energy_export_low"
     ENERGY_EXPORT_NORMAL = "energy_export_normal"
+    # Belgian tariffs (Fluvius): day ("dag") and night ("nacht").
+    ENERGY_IMPORT_DAY = "energy_import_day"
+    ENERGY_IMPORT_NIGHT = "energy_import_night"
+    ENERGY_EXPORT_DAY = "energy_export_day"
+    ENERGY_EXPORT_NIGHT = "energy_export_night"
     ENERGY_NET_LOW = "energy_net_low"
     ENERGY_NET_NORMAL = "energy_net_normal"
     REACTIVE_ENERGY_IMPORT = "reactive_energy_import"
@@ -47,6 +52,11 @@ class Quantity(StrEnum):
     PRODUCTION = "production"
     AUXILIARY = "auxiliary"
     CAPACITY_PEAK = "capacity_peak"
+    # Average import power of each quarter hour (kW): hourly mean/min/max
+    # statistics whose max is the hour's highest quarter (the capacity tariff).
+    QUARTER_HOUR_POWER = "quarter_hour_power"
+    # Fluvius: the average of the last 12 monthly peaks, each at least 2.5 kW.
+    CAPACITY_PEAK_AVERAGE = "capacity_peak_average"
     TARIFF = "tariff"
     LAST_MEASUREMENT = "last_measurement"
     # The amount of the latest interval only (not a register): Kenter's
@@ -82,6 +92,10 @@ QUANTITY_UNITS: dict[Quantity, Unit] = {
     Quantity.ENERGY_EXPORT: Unit.KWH,
     Quantity.ENERGY_EXPORT_LOW: Unit.KWH,
     Quantity.ENERGY_EXPORT_NORMAL: Unit.KWH,
+    Quantity.ENERGY_IMPORT_DAY: Unit.KWH,
+    Quantity.ENERGY_IMPORT_NIGHT: Unit.KWH,
+    Quantity.ENERGY_EXPORT_DAY: Unit.KWH,
+    Quantity.ENERGY_EXPORT_NIGHT: Unit.KWH,
     Quantity.ENERGY_NET_LOW: Unit.KWH,
     Quantity.ENERGY_NET_NORMAL: Unit.KWH,
     Quantity.REACTIVE_ENERGY_IMPORT: Unit.KVARH,
@@ -98,6 +112,8 @@ QUANTITY_UNITS: dict[Quantity, Unit] = {
     Quantity.PRODUCTION: Unit.KWH,
     Quantity.AUXILIARY: Unit.KWH,
     Quantity.CAPACITY_PEAK: Unit.KW,
+    Quantity.QUARTER_HOUR_POWER: Unit.KW,
+    Quantity.CAPACITY_PEAK_AVERAGE: Unit.KW,
     Quantity.TARIFF: Unit.NONE,
     Quantity.LAST_MEASUREMENT: Unit.NONE,
     Quantity.ENERGY_IMPORT_INTERVAL: Unit.KWH,
@@ -114,6 +130,7 @@ QUANTITY_UNITS: dict[Quantity, Unit] = {
 MEAN_QUANTITIES: frozenset[Quantity] = frozenset(
     {
         Quantity.POWER,
+        Quantity.QUARTER_HOUR_POWER,
         Quantity.REACTIVE_POWER,
         Quantity.VOLTAGE_L1,
         Quantity.VOLTAGE_L2,
