@@ -15,7 +15,8 @@ from homeassistant.util import dt as dt_util
 from .api.base import MeterDataClient
 from .api.errors import MeetdataAuthError, MeetdataError, MeetdataPermissionError
 from .api.failure_domains import FailureDomains, entry_wide, most_telling
-from .api.models import LatestReadings, Meter
+from .api.models import LatestReadings, Meter, MeterKind, Quantity
+from .capacity import Capacity, async_capacity
 from .const import DOMAIN, HISTORY_UPDATE_INTERVAL, LOGGER
 from .errors import ha_error, service_call_error
 from .ids import statistics_of
@@ -171,6 +172,9 @@ class HistoryCoordinator(MeetdataCoordinator[dict[str, datetime]]):
             hass, client, entry, metadata=statistics_of(hass, entry)
         )
         self.outages = MeterOutages(entry.title, "history import")
+        #: This month's peak and the rolling average, by meter key (meters
+        #: with a quarter-hour power statistic only).
+        self.capacity: dict[str, Capacity] = {}
 
     def _spec(self) -> ProviderSpec:
         return self.config_entry.runtime_data.spec
@@ -195,7 +199,23 @@ class HistoryCoordinator(MeetdataCoordinator[dict[str, datetime]]):
             # Not one meter brought data: the account, not a meter, fails.
             raise ha_error(most_telling(failures.values()))
         self.outages.update(failures, (meter.key for meter in self.meters))
+        await self._async_update_capacity(now)
         return dict(self.data or {}) | newest
+
+    async def _async_update_capacity(self, now: datetime) -> None:
+        """Read this month's peaks (and the average) back from the statistics."""
+        self.capacity = await async_capacity(
+            self.importer.io,
+            self.importer.peaks,
+            {
+                meter.key: self.importer.metadata(meter, Quantity.QUARTER_HOUR_POWER)[
+                    "statistic_id"
+                ]
+                for meter in self.meters
+                if meter.kind is not MeterKind.GAS
+            },
+            now,
+        )
 
     async def _async_each_meter(
         self, job: Callable[[Meter], Awaitable[dict[str, datetime]]]
@@ -232,6 +252,7 @@ class HistoryCoordinator(MeetdataCoordinator[dict[str, datetime]]):
             )
         except MeetdataError as err:
             raise service_call_error(self.hass, self.config_entry, err) from err
+        await self._async_update_capacity(now)
         self.async_set_updated_data((self.data or {}) | newest)
         if failures:
             raise HomeAssistantError(

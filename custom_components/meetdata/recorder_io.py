@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -100,6 +100,31 @@ class RecorderIO:
             types,
         )
         return list(rows.get(stat_id, []))
+
+    async def async_month_maxima(
+        self, stat_ids: set[str], start: datetime
+    ) -> dict[str, list[tuple[datetime, float]]]:
+        """Return each statistic's highest hourly max per local month from ``start``."""
+        if not stat_ids:
+            return {}
+        rows = await self._async_db(
+            statistics_during_period,
+            self.hass,
+            start,
+            None,
+            stat_ids,
+            "month",
+            None,
+            {"max"},
+        )
+        return {
+            stat_id: [
+                (_utc(int(row["start"])), float(row["max"]))
+                for row in stat_rows
+                if row.get("max") is not None
+            ]
+            for stat_id, stat_rows in rows.items()
+        }
 
     async def async_sum_before(self, stat_id: str, hour: int) -> float:
         """Return the running sum of the newest row before ``hour`` (0 if none)."""

@@ -23,6 +23,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
 from .api.models import Meter, Quantity
+from .capacity_sensors import capacity_sensors
 from .coordinator import LatestCoordinator
 from .entity import MeetdataEntity
 from .ids import entity_unique_id
@@ -207,6 +208,14 @@ SENSORS: dict[Quantity, MeetdataSensorEntityDescription] = {
             suggested_display_precision=3,
         ),
         MeetdataSensorEntityDescription(
+            key=Quantity.CAPACITY_PEAK_AVERAGE,
+            translation_key=str(Quantity.CAPACITY_PEAK_AVERAGE),
+            device_class=SensorDeviceClass.POWER,
+            state_class=SensorStateClass.MEASUREMENT,
+            native_unit_of_measurement=UnitOfPower.KILO_WATT,
+            suggested_display_precision=3,
+        ),
+        MeetdataSensorEntityDescription(
             key=Quantity.LAST_MEASUREMENT,
             translation_key=str(Quantity.LAST_MEASUREMENT),
             device_class=SensorDeviceClass.TIMESTAMP,
@@ -239,6 +248,9 @@ async def async_setup_entry(
                 if quantity in SENSORS and unique_id not in added.get(meter.key, ()):
                     yield MeetdataSensor(coordinator, meter, SENSORS[quantity])
         yield from runtime.spec.sensors(entry, SENSORS)
+        yield from capacity_sensors(
+            runtime.history, runtime.spec.capacity_sensors, SENSORS
+        )
 
     @callback
     def _async_add_new() -> None:
@@ -259,6 +271,7 @@ async def async_setup_entry(
     _async_add_new()
     entry.async_on_unload(coordinator.async_add_listener(_async_add_new))
     entry.async_on_unload(runtime.discovery.async_add_listener(_async_add_new))
+    entry.async_on_unload(runtime.history.async_add_listener(_async_add_new))
 
 
 class MeetdataSensor(MeetdataEntity, SensorEntity):

@@ -26,6 +26,7 @@ from homeassistant.util import dt as dt_util
 
 from .api.base import MeterDataClient
 from .api.models import Meter, Quantity
+from .capacity import CapacityBook
 from .const import LOGGER
 from .holes import Hole, HoleBook, error_text
 from .recorder_io import RecorderIO
@@ -59,6 +60,8 @@ class StatisticsImporter:
         self.client = client
         #: Periods that failed while later hours were stored (per meter).
         self.holes = HoleBook(hass, entry)
+        #: The quarter of each month's peak, and the highest estimate.
+        self.peaks = CapacityBook(hass, entry)
         #: The metadata (and id) of a meter's statistic of one quantity.
         self.metadata = metadata
         #: Reads and (job-sized) writes of our rows through the recorder.
@@ -96,7 +99,7 @@ class StatisticsImporter:
         ``since`` is the oldest moment to import when nothing is stored yet.
         Returns the newest imported hour per statistic id.
         """
-        await self.holes.async_load()
+        await self._async_load()
         async with self.lock:
             run = _Run()
             try:
@@ -116,6 +119,11 @@ class StatisticsImporter:
                 )
             finally:
                 self.holes.async_check_issue(meter.key, now)
+
+    async def _async_load(self) -> None:
+        """Read the entry's holes and peak quarters once."""
+        await self.holes.async_load()
+        await self.peaks.async_load()
 
     async def _async_resume_point(
         self, meter: Meter, since: datetime, now: datetime, overlap: timedelta
@@ -162,7 +170,7 @@ class StatisticsImporter:
         costs both threads (the GIL) ~10 % more CPU. Failed windows are
         handled as in a scheduled run (holes, the error of the last one).
         """
-        await self.holes.async_load()
+        await self._async_load()
         async with self.lock:
             return await self._async_import_recorded(
                 meter, [(start, end)], window, _Run(), dt_util.utcnow()
@@ -188,7 +196,15 @@ class StatisticsImporter:
             if run.stopped:
                 break
             outcome = await async_import_windows(
-                self.client, self.io, self.metadata, meter, start, end, window, run
+                self.client,
+                self.io,
+                self.metadata,
+                meter,
+                start,
+                end,
+                window,
+                run,
+                self.peaks.observe,
             )
             newest |= outcome.newest
             failed += outcome.failed
@@ -238,6 +254,7 @@ class StatisticsImporter:
                 hole.end,
                 window,
                 run,
+                self.peaks.observe,
             )
             newest |= outcome.newest
             left = [

@@ -8,10 +8,12 @@ it as a hole when later hours were stored). A meter's run stops after
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .api.base import MeterDataClient
+from .api.capacity import quarter_hour_power_series, read_only
 from .api.errors import (
     MeetdataConnectionError,
     MeetdataError,
@@ -20,7 +22,7 @@ from .api.errors import (
     MeetdataResponseError,
     MeetdataTooLargeError,
 )
-from .api.models import Meter, Quantity
+from .api.models import Interval, IntervalSeries, Meter, Quantity
 from .const import LOGGER
 from .holes import Hole
 from .recorder_io import RecorderIO
@@ -32,6 +34,8 @@ MIN_SPLIT = timedelta(days=1)
 LAST_SPLIT = timedelta(hours=1)
 #: A meter's run stops after this many failed windows in a row.
 MAX_FAILED_WINDOWS = 2
+#: Takes a meter's quarter-hour powers of the period [first, stop) just read.
+type PowerObserver = Callable[[str, list[Interval], datetime, datetime], None]
 #: Errors that ask for a shorter period.
 _TOO_LONG = (MeetdataInvalidRequestError, MeetdataTooLargeError)
 #: Errors of one window that do not stop the run (rate limits do).
@@ -97,6 +101,28 @@ def _smaller(span: timedelta) -> timedelta | None:
     return None
 
 
+def _with_quarter_hour_power(
+    series: list[IntervalSeries],
+    meter: Meter,
+    first: datetime,
+    stop: datetime,
+    observe: PowerObserver | None,
+) -> list[IntervalSeries]:
+    """Add the quarter-hour power statistic's series (read quarters only).
+
+    ``observe`` sees every quarter, estimates included.
+    """
+    powers = quarter_hour_power_series(series)
+    if powers is None:
+        return series
+    if observe is not None:
+        observe(meter.key, powers.intervals, first, stop)
+    return [
+        *(item for item in series if item.quantity is not Quantity.QUARTER_HOUR_POWER),
+        read_only(powers),
+    ]
+
+
 async def async_import_windows(
     client: MeterDataClient,
     io: RecorderIO,
@@ -106,13 +132,16 @@ async def async_import_windows(
     end: datetime,
     window: timedelta,
     run: _Run,
+    observe: PowerObserver | None = None,
 ) -> _Outcome:
     """Import [start, end) window by window, past windows that fail.
 
     A window refused as too long or too large is halved (the shorter
     span stays for the rest of the period); one that fails at the
     shortest span, or for another reason, is skipped. Refused
-    credentials, rate limits and meter-wide errors stop at once.
+    credentials, rate limits and meter-wide errors stop at once. The
+    quarter-hour power of each window is derived from its import amounts
+    (``observe`` sees it).
     """
     start = _utc(_hour_of(start))
     chains: dict[Quantity, _Chain] = {}
@@ -162,6 +191,9 @@ async def async_import_windows(
             continue
         refused = None
         run.streak = 0
+        series = _with_quarter_hour_power(
+            series, meter, window_start, window_end, observe
+        )
         for item in series:
             await async_store(
                 io,

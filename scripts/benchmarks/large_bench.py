@@ -161,8 +161,11 @@ async def _account(
     session: aiohttp.ClientSession, sims: SimProcess, now: datetime, spec: LargeAccount
 ) -> Account:
     """Build the Kenter and Wattworx clients of an account; list their meters."""
-    from custom_components.meetdata.providers.kenter.client import KenterClient, KenterConnection
     from custom_components.meetdata.api.models import MeterKind
+    from custom_components.meetdata.providers.kenter.client import (
+        KenterClient,
+        KenterConnection,
+    )
 
     kenter = KenterClient(
         session,

@@ -117,7 +117,8 @@ async def test_jobs_sized_and_awaited(
         METER, START, START + timedelta(days=6), timedelta(days=2)
     )
     assert len(client.calls) == 3
-    assert sum(sizes) == importer.rows_written == 144
+    # 144 hours of energy and of the quarter-hour power derived from it.
+    assert sum(sizes) == importer.rows_written == 2 * 144
     assert sizes[0] == 7
     assert sizes[1] != 7  # the second job is sized by the first one's speed
     assert max(sizes) <= recorder_io.WRITE_BATCH

@@ -243,6 +243,8 @@ class KenterSimulator:
         self.operation_counts: Counter[str] = Counter()
         self.bodies: list[bytes] = []
         self._forced: list[_Forced] = []
+        #: Amounts set by a test: (meter code, counter, interval start) -> value.
+        self.set_amounts: dict[tuple[str, str, datetime], float] = {}
 
     # ------------------------------------------------------------------ knobs
 
@@ -314,6 +316,10 @@ class KenterSimulator:
             return register
 
         def amount(start: datetime, hour: int) -> float:
+            if (
+                set_amount := self.set_amounts.get((meter.code, counter, start))
+            ) is not None:
+                return set_amount
             index = int(start.timestamp()) // seconds
             return round(_profile(counter, hour, _mix(base + index)), 3)
 

@@ -93,6 +93,8 @@ class ProviderSpec(ABC):
     discovery_interval: timedelta | None = timedelta(hours=1)
     #: Whether an account must have a meter to be added (no_meters otherwise).
     requires_meters: bool = True
+    #: The capacity sensors of meters with a quarter-hour power statistic.
+    capacity_sensors: tuple[Quantity, ...] = (Quantity.CAPACITY_PEAK,)
     #: The config-flow step that asks for the secrets again.
     reauth_step: str = "reauth_confirm"
     #: The config-flow step of a reconfigure (None: the core's, one form).

@@ -91,6 +91,9 @@ class FluviusSpec(ProviderSpec):
     default_update_interval = timedelta(hours=1)
     # The API serves three years back; import all of it on first setup.
     default_history_days = 3 * 365
+    # This and last month's peak come from the quarter hours the insights
+    # keep (sensors.py); the rolling average from the peak statistic.
+    capacity_sensors = (Quantity.CAPACITY_PEAK_AVERAGE,)
     # Estimated values are corrected within days; insertTime finds older ones.
     history_overlap = timedelta(days=3)
     # One GET Energy per window (the API allows 185 days; DST-safe margin).
