@@ -54,6 +54,11 @@ async def async_get_config_entry_diagnostics(
         "history_update_success": runtime.history.last_update_success,
         "history_failing_meters": _failing(runtime.history.outages.current),
         "history_holes": holes.diagnostics(),
+        "capacity_peaks": {
+            meter.key: peaks
+            for meter in runtime.meters
+            if (peaks := runtime.history.importer.peaks.as_dict(meter.key))
+        },
     }
 
 

@@ -5,7 +5,8 @@
 //   onboarding -> advanced mode (2025.x) -> per provider: the demo entry's device pages,
 //   deleting the demo entry, adding the same account through the config flow (a wrong
 //   credential first) -> the Energy dashboard configured with Meetdata statistics, showing
-//   bars -> (2026.x) grid power from Meetdata beside them, the dashboard showing bars and power.
+//   bars -> (2026.x) grid power from Meetdata beside them, the dashboard showing bars and power
+//   -> one meter's two tariffs as two grid sources -> the monthly capacity peak in a statistics graph.
 // The same steps run on Home Assistant 2026.11 (scripts/e2e) and 2025.4 (scripts/e2e --ha 2025.4):
 // where their frontends differ, a step takes either form.
 // Adding a provider to scripts/develop.py's SIMULATORS adds it here (see providers.mjs).
@@ -633,4 +634,107 @@ check("energy: grid power from Meetdata beside its energy statistics (2026.x), t
   t.diagnostic(`power series: ${JSON.stringify(curves)}`);
   await page.waitForTimeout(1_000); // let the charts' entry animation finish
   await shot(page, "energy-dashboard-power", { doc: "energy_dashboard_power" });
+});
+
+/** A provider's tariff statistics of import (and export): low/normal (NL) or night/day (BE). */
+function tariffPairs(stats) {
+  const ids = new Set(stats.map((s) => s.statistic_id));
+  const byId = (id) => stats.find((s) => s.statistic_id === id);
+  for (const [first, second] of [["low", "normal"], ["night", "day"]]) {
+    const low = stats.find((s) => s.statistic_id.endsWith(`_energy_import_${first}`));
+    if (!low) continue;
+    const prefix = low.statistic_id.slice(0, -`_energy_import_${first}`.length);
+    const other = `${prefix}_energy_import_${second}`;
+    if (!ids.has(other)) continue;
+    return [first, second].map((tariff) => ({
+      tariff,
+      from: byId(`${prefix}_energy_import_${tariff}`),
+      to: byId(`${prefix}_energy_export_${tariff}`),
+    }));
+  }
+  return null;
+}
+
+check("energy: a meter's two tariffs as two grid sources, both drawn in the dashboard", async () => {
+  const page = state.page;
+  const stats = await meetdataSumStatistics();
+  const pairs = await until("tariff statistics (low/normal or night/day)", async () => tariffPairs(await meetdataSumStatistics()), { timeout: 120_000, interval: 2_000 });
+  await open(page, "/config/energy");
+  const gridConnections = page.getByRole("button", { name: "Add grid connection", exact: true });
+  await gridConnections.or(page.getByRole("button", { name: /Add consumption/i })).first().waitFor();
+  if (await gridConnections.count()) {
+    for (const { from, to } of pairs) {
+      await energyDialog("Add grid connection", "dialog-energy-grid-settings", async (dialog) => {
+        await pickStatistic(dialog, "Energy imported from grid", from.statistic_id, externalOption(from));
+        if (to) await pickStatistic(dialog, "Energy exported to grid", to.statistic_id, externalOption(to));
+      });
+      await page.locator("ha-energy-grid-settings .row").filter({ hasText: from.name }).first().waitFor();
+    }
+  } else {
+    await configureEnergy2025(page, [
+      ...pairs.map(({ from }) => ["Add consumption", "Consumed energy", from]),
+      ...pairs.filter(({ to }) => to).map(({ to }) => ["Add return", "Energy returned to the grid", to]),
+    ]);
+  }
+  const grids = gridSources(await ws(page, { type: "energy/get_prefs" }));
+  for (const { from } of pairs) {
+    assert.ok(grids.some((g) => g.from.includes(from.statistic_id)), `${from.statistic_id} is no grid import: ${JSON.stringify(grids)}`);
+  }
+  await shot(page, "energy-settings-tariffs");
+  await open(page, "/energy");
+  const bars = await yesterdaysBars();
+  for (const { from } of pairs) {
+    const id = from.statistic_id;
+    assert.ok(bars.some((s) => s.id === id || String(s.id).startsWith(`${id}-`)), `${id} draws no bars: ${JSON.stringify(bars)} (${stats.length} statistics)`);
+  }
+  await page.waitForTimeout(1_000);
+  await shot(page, "energy-dashboard-tariffs", { doc: "energy_tariffs" });
+});
+
+check("statistics: the monthly capacity peak in a statistics graph", async () => {
+  const page = state.page;
+  const means = await until("a quarter-hour power statistic", async () => {
+    const ids = await ws(page, { type: "recorder/list_statistic_ids", statistic_type: "mean" });
+    const ours = ids.filter((s) => s.source === "meetdata" && s.statistic_id.endsWith("_quarter_hour_power"));
+    return ours.length ? ours : false;
+  }, { timeout: 120_000, interval: 2_000 });
+  const stat = means.find((s) => s.statistic_id.startsWith("meetdata:kenter_")) ?? means[0];
+  const start = new Date(Date.now() - 400 * 86_400_000).toISOString();
+  const months = (await ws(page, { type: "recorder/statistics_during_period", start_time: start, statistic_ids: [stat.statistic_id], period: "month", types: ["max"] }))[stat.statistic_id];
+  assert.ok(months?.length, `no monthly rows of ${stat.statistic_id}`);
+  const peak = Math.max(...months.map((m) => m.max));
+  const dashboards = await ws(page, { type: "lovelace/dashboards/list" });
+  if (!dashboards.some((d) => d.url_path === "meetdata-capacity")) {
+    await ws(page, { type: "lovelace/dashboards/create", url_path: "meetdata-capacity", title: "Capacity", mode: "storage", require_admin: false, show_in_sidebar: true });
+  }
+  await ws(page, {
+    type: "lovelace/config/save",
+    url_path: "meetdata-capacity",
+    config: {
+      views: [{
+        title: "Capacity",
+        path: "capacity",
+        cards: [{
+          type: "statistics-graph",
+          title: "Monthly capacity peak",
+          entities: [stat.statistic_id],
+          period: "month",
+          stat_types: ["max"],
+          chart_type: "bar",
+          days_to_show: 365,
+        }],
+      }],
+    },
+  });
+  await open(page, "/meetdata-capacity/capacity");
+  const card = page.locator("hui-statistics-graph-card").first();
+  const chart = card.locator("ha-chart-base").first();
+  await chart.waitFor();
+  const drawn = await until("the monthly peaks in the statistics graph", async () => {
+    const values = await chart.evaluate((el) => (el.data ?? []).flatMap((s) => (s.data ?? []).map((p) => Number((p?.value ?? p)?.[1]))).filter((v) => Number.isFinite(v) && v > 0));
+    return values.length ? values : false;
+  }, { timeout: 30_000, interval: 1_000 });
+  assert.ok(drawn.some((v) => Math.abs(v - peak) < 0.01 * Math.max(1, peak)), `the graph draws ${JSON.stringify(drawn)}, the statistics say ${peak}`);
+  await page.waitForTimeout(1_000);
+  await shot(page, "capacity-peaks", { locator: card, doc: "capacity_peaks" });
 });

@@ -29,6 +29,7 @@ from custom_components.meetdata.const import (
     CONF_PROVIDER,
     DOMAIN,
 )
+from custom_components.meetdata.diagnostics import async_get_config_entry_diagnostics
 from custom_components.meetdata.providers.kenter.client import meter_key
 from custom_components.meetdata.providers.kenter.spec import (
     CONF_CONNECTIONS,
@@ -173,6 +174,13 @@ async def test_this_months_peak_in_statistic_and_sensor(
     assert state.attributes["device_class"] == "power"
     assert state.attributes["peak_start"] == peak
     assert state.attributes["estimates_left_out"] is False
+
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    month = peak.astimezone(AMSTERDAM).strftime("%Y-%m")
+    assert diagnostics["capacity_peaks"][KEY][month] == {
+        "read": [pytest.approx(1000.0), peak.isoformat()],
+        "estimated": None,
+    }
 
 
 @pytest.mark.recorder_db
