@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import asyncio.events
 from dataclasses import dataclass, field
+import gc
+import threading
 import time
 from types import SimpleNamespace
 from typing import Any
@@ -42,6 +44,8 @@ class Step:
     wall: float
     cpu: float
     what: str
+    #: Of ``wall``: garbage collections (any generation) on the loop's thread.
+    gc: float = 0.0
 
 
 @dataclass(slots=True)
@@ -57,31 +61,50 @@ class LoopMonitor:
     active: bool = False
     max_wall: float = 0.0
     max_cpu: float = 0.0
+    #: The longest step's CPU less the garbage collections within it.
+    max_own: float = 0.0
     total_cpu: float = 0.0
     steps: int = 0
     slow: list[Step] = field(default_factory=list)
+    #: Seconds of garbage collection on the installing (loop) thread so far.
+    gc_seconds: float = 0.0
 
     def install(self) -> None:
-        """Patch ``Handle._run`` (all loops of this process)."""
+        """Patch ``Handle._run`` (all loops of this process); time collections."""
         monitor = self
         perf = time.perf_counter
         thread_time = time.thread_time
+        loop_thread = threading.get_ident()
+        started = [0.0]
+
+        def _gc(phase: str, info: dict[str, int]) -> None:
+            if threading.get_ident() != loop_thread:
+                return
+            if phase == "start":
+                started[0] = perf()
+            else:
+                monitor.gc_seconds += perf() - started[0]
+
+        gc.callbacks.append(_gc)
 
         def _run(handle: asyncio.Handle) -> None:
             if not monitor.active:
                 _ORIGINAL_RUN(handle)
                 return
+            gc0 = monitor.gc_seconds
             cpu0 = thread_time()
             t0 = perf()
             _ORIGINAL_RUN(handle)
             wall = perf() - t0
             used = thread_time() - cpu0
+            collected = monitor.gc_seconds - gc0
             monitor.steps += 1
             monitor.total_cpu += used
             monitor.max_wall = max(monitor.max_wall, wall)
             monitor.max_cpu = max(monitor.max_cpu, used)
+            monitor.max_own = max(monitor.max_own, used - collected)
             if wall >= monitor.threshold or used >= monitor.threshold:
-                monitor.slow.append(Step(wall, used, _describe(handle)))
+                monitor.slow.append(Step(wall, used, _describe(handle), collected))
 
         asyncio.events.Handle._run = _run  # type: ignore[method-assign,assignment]  # noqa: SLF001
 
@@ -89,6 +112,7 @@ class LoopMonitor:
         """Start a measurement window."""
         self.max_wall = 0.0
         self.max_cpu = 0.0
+        self.max_own = 0.0
         self.total_cpu = 0.0
         self.steps = 0
         self.slow = []
