@@ -603,7 +603,9 @@ class WattworxSimulator:
         regs = self._registers_wh(device, _slot(moment, QUARTER))
         return {name: value / 1000 for name, value in regs.items()}
 
-    def correct(self, ean: str, moment: datetime, cons_wh: int, prod_wh: int = 0) -> None:
+    def correct(
+        self, ean: str, moment: datetime, cons_wh: int, prod_wh: int = 0
+    ) -> None:
         """Correct the quarter starting at ``moment``: amounts and registers move."""
         quarter = _slot(moment, QUARTER)
         known = self.corrections.setdefault(ean, {}).get(quarter, (0, 0))

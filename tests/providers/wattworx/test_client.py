@@ -486,7 +486,9 @@ async def test_history_electricity_dst_days(
         series = await client.async_get_history(meter, start, end)
         # The first quarter's opening reading is the last row of the day before.
         previous = day - timedelta(days=1)
-        assert sim.requests[-1].path.endswith(f"/from/{previous:%Y%m%d}/to/{day:%Y%m%d}")
+        assert sim.requests[-1].path.endswith(
+            f"/from/{previous:%Y%m%d}/to/{day:%Y%m%d}"
+        )
         source = sim.intervals(EAN_POWER, start, end)
         by_quantity = {s.quantity: s for s in series}
         assert set(by_quantity) == {
@@ -497,7 +499,10 @@ async def test_history_electricity_dst_days(
             Quantity.ENERGY_EXPORT_LOW,
             Quantity.ENERGY_EXPORT_NORMAL,
         }
-        opening, closing = sim.registers(EAN_POWER, start), sim.registers(EAN_POWER, end)
+        opening, closing = (
+            sim.registers(EAN_POWER, start),
+            sim.registers(EAN_POWER, end),
+        )
         for quantity, register in (
             (Quantity.ENERGY_IMPORT_LOW, "cons_low"),
             (Quantity.ENERGY_IMPORT_NORMAL, "cons"),

@@ -294,10 +294,9 @@ async def test_missing_decreasing_and_disagreeing_readings(
     await hass.async_block_till_done()
 
     source = {
-        ean: dict(
-            (s, v)
-            for s, _, v in wattworx_sim.intervals(ean, since, end)["energy_import"]
-        )
+        ean: {
+            s: v for s, _, v in wattworx_sim.intervals(ean, since, end)["energy_import"]
+        }
         for ean in POWER_EANS
     }
     unsplit = {

@@ -410,9 +410,7 @@ class WattworxClient(WattworxTransport, MeterDataClient):
         if known is not None and not known.signed:
             # No data without a signed authorisation (the API answers 403).
             return []
-        first = local_date(
-            start if meter.kind is MeterKind.GAS else start - QUARTER
-        )
+        first = local_date(start if meter.kind is MeterKind.GAS else start - QUARTER)
         earliest = self.earliest_history(meter)
         if earliest is not None:
             first = max(first, local_date(earliest))
