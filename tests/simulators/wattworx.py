@@ -18,16 +18,23 @@ Data is deterministic (a seed, the EAN and the time), closed-form so any
 period is cheap:
 
 * electricity (KVBE/GVBE): per UTC quarter k an import amount in whole Wh
-  and, for solar connections, an export amount; low tariff is 22:00-06:00
-  UTC (no weekend rule). Registers (normal/low, import/export) are running
-  sums of those amounts; a day detail row labelled with the quarter's start
-  carries the amounts of that quarter and the normal registers at its end.
+  and, for solar connections, an export amount. Each amount counts on the
+  low-tariff register (T1: weekdays 23:00-07:00 Amsterdam time, Saturday
+  and Sunday all day) or the normal one (T2) of its direction; registers are
+  running sums. A day detail row is labelled with its quarter's start and
+  carries the four registers at the quarter's end (the last row of a day
+  reads what the day values give for that day) and, with values=KWH, the
+  quarter's amounts (``kwhCons``/``kwhProd``). Knobs: ``correct()`` (a
+  quarter corrected: amount and registers), ``missing_readings`` (rows
+  without registers), ``exchanges`` (a new meter counting from 0) and
+  ``amount_errors`` (an amount that differs from the registers).
 * gas (KVBG/GVBG): hourly amounts in whole litres, registers are running
   sums; a row's ``timestamp`` is a whole hour and ``m3ConsReading`` the
   register at that moment.
 
 ``intervals()`` gives the source amounts a client should reproduce and
-``registers()`` the readings at a moment. Run standalone with
+``registers()`` the readings at a moment (per tariff: their differences are
+what a bill splits). Run standalone with
 ``python -m tests.simulators.wattworx --port 8080``.
 """
 
@@ -35,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from bisect import bisect_right
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -165,8 +173,63 @@ class _Periodic:
         return full * self.prefix[-1] + self.prefix[rest]
 
 
+def _low_tariff(local: datetime) -> bool:
+    """Return whether a local (Amsterdam) moment falls in the NL low tariff.
+
+    Low (T1): weekdays 23:00-07:00 and all of Saturday and Sunday; normal
+    (T2) otherwise, as Dutch grid operators switch double-tariff meters.
+    """
+    return local.weekday() >= 5 or local.hour >= 23 or local.hour < 7
+
+
+def _first_low_quarter(quarter: int) -> int:
+    """Return the first low-tariff quarter at or after ``quarter``."""
+    while not _low_tariff((EPOCH + quarter * QUARTER).astimezone(TZ)):
+        quarter += 4 if (EPOCH + quarter * QUARTER).minute == 0 else 1
+    return quarter
+
+
+class _LowRuns:
+    """The low-tariff periods as runs [start, end) of UTC quarter indices.
+
+    Shared by every profile: the schedule is the same for every meter. A run
+    boundary is found per hour (the schedule switches on whole local hours),
+    so building several years of runs is cheap; runs are added on demand.
+    """
+
+    def __init__(self) -> None:
+        """Start with no runs; ``upto`` adds them."""
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        # Scan from a week before the epoch so the epoch lies inside a run.
+        self._scanned = -7 * 96
+
+    def upto(self, quarter: int) -> None:
+        """Make sure every run that starts before ``quarter`` is known."""
+        while self._scanned <= quarter:
+            start = self._scanned
+            local = (EPOCH + start * QUARTER).astimezone(TZ)
+            if not _low_tariff(local):
+                start = _first_low_quarter(start)
+            end = start
+            while _low_tariff((EPOCH + end * QUARTER).astimezone(TZ)):
+                end += 4
+            self.starts.append(start)
+            self.ends.append(end)
+            self._scanned = end
+
+
+_LOW_RUNS = _LowRuns()
+
+
 class _Profile:
-    """The deterministic data of one EAN."""
+    """The deterministic data of one EAN.
+
+    Electricity amounts repeat with a period of 97 days; which tariff
+    register a quarter's amount goes to follows the NL schedule in local
+    time (``_low_tariff``), so the low register is a sum over the low runs
+    of differences of the periodic running sum (no per-quarter loop).
+    """
 
     def __init__(self, device: SimDevice, seed: int) -> None:
         """Build one period of each amount series of ``device``."""
@@ -183,39 +246,59 @@ class _Profile:
                 litres.append(base * scale)
             self.volume = _Periodic(litres)
             return
-        cons_normal, cons_low, prod_normal, prod_low = [], [], [], []
+        cons_all, prod_all = [], []
         for quarter in range(96 * 97):
             qod = quarter % 96
-            low = qod < 24 or qod >= 88
             cons = 30 + (quarter * 7919 + salt) % 97 + (80 if 68 <= qod < 88 else 0)
             prod = 0
             if device.solar and 28 <= qod < 68:
                 sun = math.sin(math.pi * (qod - 28 + 0.5) / 40)
                 cloud = 0.4 + 0.6 * ((quarter * 104729 + salt) % 97) / 96
                 prod = int(300 * sun * cloud)
-            cons_normal.append(0 if low else cons)
-            cons_low.append(cons if low else 0)
-            prod_normal.append(0 if low else prod)
-            prod_low.append(prod if low else 0)
-        self.cons_normal = _Periodic(cons_normal)
-        self.cons_low = _Periodic(cons_low)
-        self.prod_normal = _Periodic(prod_normal)
-        self.prod_low = _Periodic(prod_low)
+            cons_all.append(cons)
+            prod_all.append(prod)
+        self.cons = _Periodic(cons_all)
+        self.prod = _Periodic(prod_all)
+        #: Low-tariff sums of cons/prod over the first n runs of _LOW_RUNS.
+        self._low_cum: list[tuple[int, int]] = [(0, 0)]
+
+    def _low_wh(self, quarter: int) -> tuple[int, int]:
+        """Return the (import, export) Wh of low quarters in [epoch run, quarter)."""
+        runs = _LOW_RUNS
+        runs.upto(quarter)
+        index = bisect_right(runs.starts, quarter) - 1
+        while len(self._low_cum) <= max(index, 0):
+            k = len(self._low_cum) - 1
+            cons, prod = self._low_cum[-1]
+            lo, hi = runs.starts[k], runs.ends[k]
+            self._low_cum.append(
+                (
+                    cons + self.cons.total(hi) - self.cons.total(lo),
+                    prod + self.prod.total(hi) - self.prod.total(lo),
+                )
+            )
+        if index < 0:
+            return 0, 0
+        cons, prod = self._low_cum[index]
+        lo, hi = runs.starts[index], min(runs.ends[index], quarter)
+        return (
+            cons + self.cons.total(hi) - self.cons.total(lo),
+            prod + self.prod.total(hi) - self.prod.total(lo),
+        )
 
     def registers_wh(self, quarter: int) -> dict[str, int]:
         """Return electricity registers (Wh) at the start of a quarter."""
+        cons_low, prod_low = self._low_wh(quarter)
         return {
-            "cons": 10_000_000 + self.cons_normal.total(quarter),
-            "cons_low": 8_000_000 + self.cons_low.total(quarter),
-            "prod": 3_000_000 + self.prod_normal.total(quarter),
-            "prod_low": 1_000_000 + self.prod_low.total(quarter),
+            "cons": 10_000_000 + self.cons.total(quarter) - cons_low,
+            "cons_low": 8_000_000 + cons_low,
+            "prod": 3_000_000 + self.prod.total(quarter) - prod_low,
+            "prod_low": 1_000_000 + prod_low,
         }
 
     def amounts_wh(self, quarter: int) -> tuple[int, int]:
         """Return the (import, export) Wh of one quarter."""
-        cons = self.cons_normal.amount(quarter) + self.cons_low.amount(quarter)
-        prod = self.prod_normal.amount(quarter) + self.prod_low.amount(quarter)
-        return cons, prod
+        return self.cons.amount(quarter), self.prod.amount(quarter)
 
     def litres(self, hour: int) -> int:
         """Return the gas register (litres) at the start of an hour."""
@@ -303,6 +386,16 @@ class WattworxSimulator:
         self.day_requests: set[tuple[str, date]] = set()
         self._overrides: deque[_Override] = deque()
         self._profiles: dict[str, _Profile] = {}
+        #: Corrected quarters: EAN → quarter index → (import, export) Wh added
+        #: to the amount and, from the quarter's end on, to its tariff register.
+        self.corrections: dict[str, dict[int, tuple[int, int]]] = {}
+        #: Day detail rows (EAN, quarter start) served without meter readings.
+        self.missing_readings: set[tuple[str, datetime]] = set()
+        #: Meter exchanges: EAN → moment from which a new meter counts from 0.
+        self.exchanges: dict[str, datetime] = {}
+        #: kWh amounts (EAN, quarter start) → Wh served on top of the import
+        #: amount while the registers keep the metered value (an estimate).
+        self.amount_errors: dict[tuple[str, datetime], int] = {}
         self.clients: dict[int, SimClient] = {
             1111: SimClient(
                 1111, "Klant 1", "1234567890", "STADSTRAAT 111", "9999AA", "GRONINGEN"
@@ -507,8 +600,41 @@ class WattworxSimulator:
         profile = self._profile(device)
         if device.gas:
             return {"gas": profile.litres(_slot(moment, HOUR)) / 1000}
-        regs = profile.registers_wh(_slot(moment, QUARTER))
+        regs = self._registers_wh(device, _slot(moment, QUARTER))
         return {name: value / 1000 for name, value in regs.items()}
+
+    def correct(
+        self, ean: str, moment: datetime, cons_wh: int, prod_wh: int = 0
+    ) -> None:
+        """Correct the quarter starting at ``moment``: amounts and registers move."""
+        quarter = _slot(moment, QUARTER)
+        known = self.corrections.setdefault(ean, {}).get(quarter, (0, 0))
+        self.corrections[ean][quarter] = (known[0] + cons_wh, known[1] + prod_wh)
+
+    def _registers_wh(self, device: SimDevice, quarter: int) -> dict[str, int]:
+        """Return the registers (Wh) at the start of ``quarter``, with every knob."""
+        regs = self._raw_registers_wh(device, quarter)
+        exchange = self.exchanges.get(device.ean)
+        if exchange is not None and quarter >= _slot(exchange, QUARTER):
+            old = self._raw_registers_wh(device, _slot(exchange, QUARTER))
+            regs = {name: value - old[name] for name, value in regs.items()}
+        return regs
+
+    def _raw_registers_wh(self, device: SimDevice, quarter: int) -> dict[str, int]:
+        """Return the registers (Wh) of one meter that never changed, corrected."""
+        regs = self._profile(device).registers_wh(quarter)
+        for corrected, (cons, prod) in self.corrections.get(device.ean, {}).items():
+            if corrected < quarter:
+                low = _low_tariff((EPOCH + corrected * QUARTER).astimezone(TZ))
+                regs["cons_low" if low else "cons"] += cons
+                regs["prod_low" if low else "prod"] += prod
+        return regs
+
+    def _amounts_wh(self, device: SimDevice, quarter: int) -> tuple[int, int]:
+        """Return the (import, export) Wh of one quarter, corrected."""
+        cons, prod = self._profile(device).amounts_wh(quarter)
+        extra = self.corrections.get(device.ean, {}).get(quarter, (0, 0))
+        return cons + extra[0], prod + extra[1]
 
     def intervals(
         self, ean: str, start: datetime, end: datetime
@@ -537,7 +663,7 @@ class WattworxSimulator:
         if moment < start:
             quarter, moment = quarter + 1, moment + QUARTER
         while moment < end:
-            cons, prod = profile.amounts_wh(quarter)
+            cons, prod = self._amounts_wh(device, quarter)
             imports.append((moment, moment + QUARTER, cons / 1000))
             exports.append((moment, moment + QUARTER, prod / 1000))
             quarter, moment = quarter + 1, moment + QUARTER
@@ -841,7 +967,7 @@ class WattworxSimulator:
                 if device.gas:
                     self._gas_rows(root, profile, lower, upper)
                 else:
-                    self._power_rows(root, profile, lower, upper, values, utc)
+                    self._power_rows(root, device, lower, upper, values, utc)
             day += timedelta(days=1)
         return root
 
@@ -858,32 +984,42 @@ class WattworxSimulator:
             _sub(row, "m3ConsReading", f"{litres / 1000:.3f}")
             moment += HOUR
 
-    @staticmethod
     def _power_rows(
+        self,
         root: ET.Element,
-        profile: _Profile,
+        device: SimDevice,
         lower: datetime,
         upper: datetime,
         values: str,
         utc: bool,
     ) -> None:
-        """Add 15-minute electricity rows of [lower, upper)."""
+        """Add 15-minute electricity rows of [lower, upper).
+
+        A row is labelled with its quarter's start and carries the quarter's
+        amounts (values=KWH) and the four registers at the quarter's end.
+        """
         moment = lower
         while moment < upper:
             quarter = _slot(moment, QUARTER)
             shown = moment if utc else moment.astimezone(TZ)
             row = _sub(root, "daydetail")
             _sub(row, "datetime", shown.strftime("%Y-%m-%d %H:%M:%S"))
-            regs = profile.registers_wh(quarter + 1)
+            regs = self._registers_wh(device, quarter + 1)
+            readings = (device.ean, moment) not in self.missing_readings
             if values == "WH":
-                _sub(row, "kwhConsLowReading", f"{regs['cons_low']:.1f}")
-                _sub(row, "kwhConsReading", f"{regs['cons']:.1f}")
-                _sub(row, "kwhProdLowReading", f"{regs['prod_low']:.1f}")
-                _sub(row, "kwhProdReading", f"{regs['prod']:.1f}")
+                if readings:
+                    _sub(row, "kwhConsLowReading", f"{regs['cons_low']:.1f}")
+                    _sub(row, "kwhConsReading", f"{regs['cons']:.1f}")
+                    _sub(row, "kwhProdLowReading", f"{regs['prod_low']:.1f}")
+                    _sub(row, "kwhProdReading", f"{regs['prod']:.1f}")
             else:
-                cons, prod = profile.amounts_wh(quarter)
-                _sub(row, "kwhConsReading", _kwh(regs["cons"]))
-                _sub(row, "kwhProdReading", _kwh(regs["prod"]))
+                cons, prod = self._amounts_wh(device, quarter)
+                cons += self.amount_errors.get((device.ean, moment), 0)
+                if readings:
+                    _sub(row, "kwhConsReading", _kwh(regs["cons"]))
+                    _sub(row, "kwhConsLowReading", _kwh(regs["cons_low"]))
+                    _sub(row, "kwhProdReading", _kwh(regs["prod"]))
+                    _sub(row, "kwhProdLowReading", _kwh(regs["prod_low"]))
                 _sub(row, "kwhCons", _kwh(cons))
                 _sub(row, "kwhProd", _kwh(prod))
             moment += QUARTER

@@ -475,15 +475,45 @@ def test_local_time_resolver() -> None:
 async def test_history_electricity_dst_days(
     client: WattworxClient, sim: WattworxSimulator
 ) -> None:
-    """25-hour and 23-hour days give 100 and 92 quarters of the source."""
+    """25-hour and 23-hour days give 100 and 92 quarters of the source.
+
+    Per tariff the day's quarters add up to the day's register differences.
+    """
     meter = _meter(EAN_POWER, MeterKind.ELECTRICITY)
     for day, quarters in ((date(2025, 10, 26), 100), (date(2025, 3, 30), 92)):
         start = _local(day.year, day.month, day.day)
         end = start + timedelta(minutes=15 * quarters)
         series = await client.async_get_history(meter, start, end)
+        # The first quarter's opening reading is the last row of the day before.
+        previous = day - timedelta(days=1)
+        assert sim.requests[-1].path.endswith(
+            f"/from/{previous:%Y%m%d}/to/{day:%Y%m%d}"
+        )
         source = sim.intervals(EAN_POWER, start, end)
         by_quantity = {s.quantity: s for s in series}
-        assert set(by_quantity) == {Quantity.ENERGY_IMPORT, Quantity.ENERGY_EXPORT}
+        assert set(by_quantity) == {
+            Quantity.ENERGY_IMPORT,
+            Quantity.ENERGY_EXPORT,
+            Quantity.ENERGY_IMPORT_LOW,
+            Quantity.ENERGY_IMPORT_NORMAL,
+            Quantity.ENERGY_EXPORT_LOW,
+            Quantity.ENERGY_EXPORT_NORMAL,
+        }
+        opening, closing = (
+            sim.registers(EAN_POWER, start),
+            sim.registers(EAN_POWER, end),
+        )
+        for quantity, register in (
+            (Quantity.ENERGY_IMPORT_LOW, "cons_low"),
+            (Quantity.ENERGY_IMPORT_NORMAL, "cons"),
+            (Quantity.ENERGY_EXPORT_LOW, "prod_low"),
+            (Quantity.ENERGY_EXPORT_NORMAL, "prod"),
+        ):
+            tariff = by_quantity[quantity].intervals
+            assert len(tariff) == quarters
+            assert sum(iv.value for iv in tariff) == pytest.approx(
+                closing[register] - opening[register], abs=1e-6
+            )
         imports = _as_tuples(by_quantity[Quantity.ENERGY_IMPORT].intervals)
         assert imports == source["energy_import"]
         assert len(imports) == quarters

@@ -29,7 +29,6 @@ from ...simulators.wattworx import (
     EAN_POWER_2,
     QUARTER,
     WattworxSimulator,
-    _slot,
 )
 from .fixtures import (  # noqa: F401
     loaded_wattworx,
@@ -187,9 +186,7 @@ async def test_correction_rewrites_its_hour_and_every_later_sum(
     before = await _rows(hass, stat, since)
     target = before[-10]
     moment = datetime.fromtimestamp(target["start"], UTC) + QUARTER
-    profile = wattworx_sim._profile(wattworx_sim.devices[EAN_POWER])
-    quarter = _slot(moment, QUARTER)
-    profile.cons_normal.amounts[quarter % profile.cons_normal.period] += 1500
+    wattworx_sim.correct(EAN_POWER, moment, 1500)
     added = 1.5
 
     await loaded_wattworx.runtime_data.history.async_refresh()

@@ -31,6 +31,7 @@ from ....api.models import (
 from . import params as p
 from .convert import (
     ATTR_FIRST_DATA_DATE,
+    QUARTER,
     client_meters,
     device_to_meter,
     electricity_series,
@@ -82,6 +83,10 @@ class WattworxClient(WattworxTransport, MeterDataClient):
     history_quantities = (
         Quantity.ENERGY_IMPORT,
         Quantity.ENERGY_EXPORT,
+        Quantity.ENERGY_IMPORT_LOW,
+        Quantity.ENERGY_IMPORT_NORMAL,
+        Quantity.ENERGY_EXPORT_LOW,
+        Quantity.ENERGY_EXPORT_NORMAL,
         Quantity.GAS_VOLUME,
     )
 
@@ -385,8 +390,12 @@ class WattworxClient(WattworxTransport, MeterDataClient):
     ) -> list[IntervalSeries]:
         """Return 15-minute kWh amounts or hourly gas amounts in [start, end).
 
-        Electricity comes from the kWh amounts of day detail values; gas
-        amounts are differences of consecutive hourly readings, so gas
+        Electricity comes from day detail values: per quarter the total and,
+        from register differences, the low and normal tariff amounts (see
+        ``electricity_series``); the first quarter needs the reading at its
+        start, the row of the quarter before, so a window that starts at
+        local midnight also asks for the day before (in the same request).
+        Gas amounts are differences of consecutive hourly readings, so gas
         windows reach one hour past ``end`` for the closing reading.
         """
         if start.tzinfo is None or end.tzinfo is None:
@@ -401,7 +410,7 @@ class WattworxClient(WattworxTransport, MeterDataClient):
         if known is not None and not known.signed:
             # No data without a signed authorisation (the API answers 403).
             return []
-        first = local_date(start)
+        first = local_date(start if meter.kind is MeterKind.GAS else start - QUARTER)
         earliest = self.earliest_history(meter)
         if earliest is not None:
             first = max(first, local_date(earliest))

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import pairwise
 import logging
+from typing import cast
 
 from ....api.errors import MeetdataResponseError
 from ....api.models import Interval, IntervalSeries, Meter, MeterKind, Quantity, Reading
-from .models import DayDetailValue, DayValue, Device
+from .models import DayDetailValue, DayValue, Device, Registers
 from .provider import PROVIDER
 from .times import day_end
 
@@ -156,32 +158,133 @@ def latest_readings(
     return result
 
 
+#: Register differences are rounded to this many decimals (kWh): readings
+#: have at most four, so float noise never reaches a statistic.
+_DIGITS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class _Direction:
+    """One direction of a connection: its amount, registers and quantities."""
+
+    amount: Callable[[DayDetailValue], float | None]
+    normal: Callable[[Registers], float | None]
+    low: Callable[[Registers], float | None]
+    total_q: Quantity
+    normal_q: Quantity
+    low_q: Quantity
+
+
+_IMPORT = _Direction(
+    lambda row: row.cons,
+    lambda regs: regs.cons,
+    lambda regs: regs.cons_low,
+    Quantity.ENERGY_IMPORT,
+    Quantity.ENERGY_IMPORT_NORMAL,
+    Quantity.ENERGY_IMPORT_LOW,
+)
+_EXPORT = _Direction(
+    lambda row: row.prod,
+    lambda regs: regs.prod,
+    lambda regs: regs.prod_low,
+    Quantity.ENERGY_EXPORT,
+    Quantity.ENERGY_EXPORT_NORMAL,
+    Quantity.ENERGY_EXPORT_LOW,
+)
+
+
+def _tariff_split(
+    direction: _Direction, before: Registers | None, after: Registers
+) -> tuple[float, float] | None:
+    """Return (normal, low) kWh between two readings (None: no exact split).
+
+    Both readings need both registers of the direction; a register that
+    decreases (a reset or a new meter) gives no split either.
+    """
+    if before is None:
+        return None
+    values = (
+        direction.normal(before),
+        direction.normal(after),
+        direction.low(before),
+        direction.low(after),
+    )
+    if any(value is None for value in values):
+        return None
+    n0, n1, l0, l1 = cast("tuple[float, float, float, float]", values)
+    normal, low = round(n1 - n0, _DIGITS), round(l1 - l0, _DIGITS)
+    if normal < 0 or low < 0:
+        return None
+    return normal, low
+
+
 def electricity_series(
     meter_key: str, details: Sequence[DayDetailValue], start: datetime, end: datetime
 ) -> list[IntervalSeries]:
-    """Return 15-minute import/export amounts starting in [start, end).
+    """Return 15-minute import/export amounts, total and per tariff, in [start, end).
+
+    A row is labelled with its quarter's start and carries the registers at
+    the quarter's end, so a quarter's tariff amounts are the differences
+    between its row's registers and the previous row's (the caller fetches
+    the row before ``start``). Where both readings have both registers of a
+    direction, the quarter's normal and low amounts are those differences and
+    its total is their sum: the registers are what the bill uses, so they win
+    over a ``kwhCons``/``kwhProd`` that disagrees. A quarter without that
+    (a reading missing, a register that decreases at a reset or meter
+    exchange) gets no tariff amounts and the kWh amount as its total. So
+    every quarter has low + normal == total or no tariff amounts at all.
 
     With values=KWH every row carries the kWh amounts of its quarter
     (``kwhCons``/``kwhProd``); a row without either means the server did not
     honour values=KWH, which is refused rather than guessed around.
     """
-    imports: list[Interval] = []
-    exports: list[Interval] = []
+    ordered: dict[datetime, DayDetailValue] = {}
     for row in details:
         if row.cons is None and row.prod is None:
             raise MeetdataResponseError(
                 f"Wattworx day detail of {meter_key} without kWh amounts"
             )
-        if not start <= row.time < end:
-            continue
-        if row.cons is not None:
-            imports.append(Interval(row.time, row.time + QUARTER, row.cons))
-        if row.prod is not None:
-            exports.append(Interval(row.time, row.time + QUARTER, row.prod))
-    return [
-        IntervalSeries(meter_key, Quantity.ENERGY_IMPORT, imports),
-        IntervalSeries(meter_key, Quantity.ENERGY_EXPORT, exports),
-    ]
+        ordered[row.time] = row
+    totals: list[IntervalSeries] = []
+    tariffs: list[IntervalSeries] = []
+    for direction in (_IMPORT, _EXPORT):
+        total: list[Interval] = []
+        normal: list[Interval] = []
+        low: list[Interval] = []
+        unsplit = 0
+        for moment, row in sorted(ordered.items()):
+            if not start <= moment < end:
+                continue
+            previous = ordered.get(moment - QUARTER)
+            split = _tariff_split(
+                direction,
+                previous.readings if previous is not None else None,
+                row.readings,
+            )
+            stop = moment + QUARTER
+            if split is None:
+                unsplit += 1
+                amount = direction.amount(row)
+                if amount is not None:
+                    total.append(Interval(moment, stop, amount))
+                continue
+            normal.append(Interval(moment, stop, split[0]))
+            low.append(Interval(moment, stop, split[1]))
+            total.append(Interval(moment, stop, round(split[0] + split[1], _DIGITS)))
+        if unsplit:
+            _LOGGER.debug(
+                "%s: %d quarters of %s without a tariff split (readings missing "
+                "or decreasing)",
+                meter_key,
+                unsplit,
+                direction.total_q,
+            )
+        totals.append(IntervalSeries(meter_key, direction.total_q, total))
+        tariffs += [
+            IntervalSeries(meter_key, direction.normal_q, normal),
+            IntervalSeries(meter_key, direction.low_q, low),
+        ]
+    return totals + tariffs
 
 
 def gas_series(

@@ -16,6 +16,11 @@ in this module, so a correction touches one file:
   ``tf=4`` asks for UTC ``datetime`` values (the document's example shifts
   23:45 local to 22:45), so the repeated October hour is never ambiguous.
   Without ``tf`` the ``datetime`` values are local Amsterdam time.
+* A day detail row is labelled with its quarter's start and carries the
+  registers at the quarter's end (the last row of a day reads what the day
+  values give for that day). The WH example shows all four registers, the KWH
+  one only ``kwhConsReading``/``kwhProdReading``: the low registers are used
+  whenever a row has them (the low/normal split needs them), never required.
 * ``format`` is not sent: XML is the documented default and the only format
   this client parses.
 * Month and day values are meter readings in kWh (and m³ for gas); ``values``
