@@ -107,7 +107,9 @@ class StatisticsImporter:
                 # Holes that keep failing never keep the newest hours out:
                 # the import gets at least one window of its own.
                 run.streak = min(run.streak, MAX_FAILED_WINDOWS - 1)
-                start = await self._async_resume_point(meter, since, now, overlap)
+                start = await self._async_resume_point(
+                    meter, since, now, overlap, window
+                )
                 # Holes were just tried: the resume point may lie before one
                 # (a daily statistic), but its period is not read twice.
                 return newest | await self._async_import_recorded(
@@ -126,9 +128,19 @@ class StatisticsImporter:
         await self.peaks.async_load()
 
     async def _async_resume_point(
-        self, meter: Meter, since: datetime, now: datetime, overlap: timedelta
+        self,
+        meter: Meter,
+        since: datetime,
+        now: datetime,
+        overlap: timedelta,
+        window: timedelta,
     ) -> datetime:
-        """Return where the next import of ``meter`` starts."""
+        """Return where the next import of ``meter`` starts.
+
+        A statistic more than a window behind the meter's newest one (a
+        quantity the provider stopped sending: a tariff register) no longer
+        holds the start back: each run would re-read all of the depth.
+        """
         stored = [
             hour
             for quantity in self.client.history_quantities
@@ -138,6 +150,8 @@ class StatisticsImporter:
                 )
             )
         ]
+        if stored:
+            stored = [hour for hour in stored if hour >= max(stored) - window]
         if not stored:
             start = since
         elif max(stored) >= since:

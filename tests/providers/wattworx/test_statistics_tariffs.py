@@ -26,6 +26,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.meetdata.providers.wattworx.client.times import (
     local_date,
     local_day_start,
+    parse_date,
 )
 from custom_components.meetdata.statistics_rows import HOUR
 
@@ -323,3 +324,44 @@ async def test_missing_decreasing_and_disagreeing_readings(
             == before[ean, f"energy_import_{other}"]
         )
     assert "quarters of energy_import without a tariff split" in caplog.text
+
+
+async def test_tariffs_that_stopped_do_not_hold_the_import_back(
+    hass: HomeAssistant,
+    wattworx_sim: WattworxSimulator,
+    wattworx_entry: MockConfigEntry,
+) -> None:
+    """Readings gone for 40 days: the next run re-reads the overlap, not 43 days.
+
+    The tariff statistics end where the readings stopped; a statistic more
+    than a window behind the meter's newest one no longer sets where imports
+    start (each hourly run would re-read the whole gap again).
+    """
+    hass.config_entries.async_update_entry(
+        wattworx_entry, options={**wattworx_entry.options, "history_days": 60}
+    )
+    stopped = local_day_start(wattworx_sim.today - timedelta(days=40))
+    moment = stopped
+    while moment < wattworx_sim.now:
+        wattworx_sim.missing_readings.add((EAN_POWER, moment))
+        moment += QUARTER
+    assert await hass.config_entries.async_setup(wattworx_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    low = await _rows(
+        hass, EAN_POWER, "energy_import_low", stopped - timedelta(days=30)
+    )
+    assert low
+    assert low[-1]["start"] < stopped.timestamp()
+    total = await _rows(hass, EAN_POWER, "energy_import", stopped)
+    assert total[-1]["start"] > (wattworx_sim.now - timedelta(days=1)).timestamp()
+
+    wattworx_sim.requests.clear()
+    await wattworx_entry.runtime_data.history.async_refresh()
+    await hass.async_block_till_done()
+    firsts = [
+        parse_date(request.params["from"])
+        for request in wattworx_sim.requests
+        if request.endpoint == "ean/innerdayvalues" and EAN_POWER in request.path
+    ]
+    assert firsts
+    assert min(firsts) >= wattworx_sim.today - timedelta(days=5)
