@@ -190,6 +190,68 @@ def test_production_registers_are_summed_without_split() -> None:
     assert _one(fine, Q.AUXILIARY) == (0.5, "measured")
 
 
+@pytest.mark.parametrize(
+    ("registers", "value"),
+    [
+        ({"day": _reg(1.0), "night": _reg(None)}, 1.0),  # a register without value
+        ({"day": _reg(1.5)}, 1.5),  # a lone register
+        ({"total": _reg(4.0), "day": _reg(1.0), "night": _reg(2.0)}, 4.0),
+    ],
+)
+def test_production_total_wins_and_lone_registers(
+    registers: dict[str, Any], value: float
+) -> None:
+    """Without a split, a total beats day/night; lone or valueless ones as before."""
+    body = _answer(
+        "metering-on-headpoint",
+        quarterHourlyEnergy=[
+            {"start": START, "measurements": [{"production": registers}]}
+        ],
+    )
+    assert _one(_fine(body), Q.PRODUCTION) == (value, "measured")
+
+
+def test_gas_day_and_night_volumes_add_up() -> None:
+    """Gas has no tariffs: day and night volumes are one m³ series."""
+    body = orjson.dumps(
+        {
+            "data": {
+                "headpoint": {
+                    "$type": "metering-on-headpoint-and-meter",
+                    "ean": "541441010000000001",
+                    "energyType": "G",
+                    "hourlyEnergy": [
+                        {
+                            "start": START,
+                            "measurements": [
+                                {
+                                    "offtake": {
+                                        "day": _reg(1, "m3"),
+                                        "night": _reg(2, "m3"),
+                                    }
+                                },
+                                {
+                                    "offtake": {
+                                        "total": {
+                                            **_reg(33.0),
+                                            "gasConversionFactor": "D",
+                                        }
+                                    }
+                                },
+                            ],
+                        }
+                    ],
+                }
+            }
+        }
+    )
+    head = parse_energy(body).headpoint
+    assert _one(head.fine, Q.GAS_VOLUME) == (3.0, "measured")
+    assert _one(head.fine, Q.GAS_ENERGY) == (33.0, "measured")
+    assert head.gas_conversion_factor == "D"
+    assert set(head.fine) == {Q.GAS_VOLUME, Q.GAS_ENERGY}
+
+
 def test_ean_level_total_keeps_meter_level_split_out() -> None:
     """The EAN level's total wins; the meter level's split of it is not mixed in."""
     slice_ = {"start": START}
@@ -260,4 +322,28 @@ def test_meter_exchange_sums_tariffs_per_quarter() -> None:
 def test_bad_tariff_registers(registers: dict[str, Any]) -> None:
     """A day/night register that is not active energy is a response error."""
     with pytest.raises(MeetdataResponseError):
+        parse_energy(_quarter(registers))
+
+
+def test_production_day_and_night_in_different_units() -> None:
+    """Summed registers of one slice must be of one kind."""
+    body = _answer(
+        "metering-on-headpoint",
+        quarterHourlyEnergy=[
+            {
+                "start": START,
+                "measurements": [
+                    {"production": {"day": _reg(1.0), "night": _reg(1.0, "m3")}}
+                ],
+            }
+        ],
+    )
+    with pytest.raises(MeetdataResponseError):
+        parse_energy(body)
+
+
+@pytest.mark.parametrize("registers", [{"day": _reg(1.0, "m3")}])
+def test_volume_in_an_electricity_tariff(registers: dict[str, Any]) -> None:
+    """A volume in an offtake day register is no electricity: refused."""
+    with pytest.raises(MeetdataResponseError, match="not active energy"):
         parse_energy(_quarter(registers))
