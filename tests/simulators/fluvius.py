@@ -14,6 +14,12 @@ meters, NVAL with another value on AMR meters) and are corrected
 until then. Advance ``sim.now`` to see corrections, and query by insertTime to
 see when each version arrived.
 
+Digital electricity meters count offtake and injection in a day and a night
+register (night: weekdays 22:00-07:00 Brussels time and all weekend): a
+quarter-hour carries the register of its tariff only (both, the idle one 0,
+with ``both_registers``), a day both registers. ``registers()`` returns the
+meter's register readings, from which a test takes per-day deltas.
+
 Run standalone: ``python -m tests.simulators.fluvius --port 8765``.
 """
 
@@ -49,6 +55,26 @@ class Quantity(StrEnum):
     GAS_ENERGY = "gas_energy"
     PRODUCTION = "production"
     AUXILIARY = "auxiliary"
+    ENERGY_IMPORT_DAY = "energy_import_day"
+    ENERGY_IMPORT_NIGHT = "energy_import_night"
+    ENERGY_EXPORT_DAY = "energy_export_day"
+    ENERGY_EXPORT_NIGHT = "energy_export_night"
+
+
+#: Tariff quantities of a digital meter: (its total, day register?).
+TARIFFS = {
+    Quantity.ENERGY_IMPORT_DAY: (Quantity.ENERGY_IMPORT, True),
+    Quantity.ENERGY_IMPORT_NIGHT: (Quantity.ENERGY_IMPORT, False),
+    Quantity.ENERGY_EXPORT_DAY: (Quantity.ENERGY_EXPORT, True),
+    Quantity.ENERGY_EXPORT_NIGHT: (Quantity.ENERGY_EXPORT, False),
+}
+#: The registers ``FluviusSimulator.registers`` reads: name -> (total, day?).
+REGISTERS = {
+    "offtake_day": (Quantity.ENERGY_IMPORT, True),
+    "offtake_night": (Quantity.ENERGY_IMPORT, False),
+    "injection_day": (Quantity.ENERGY_EXPORT, True),
+    "injection_night": (Quantity.ENERGY_EXPORT, False),
+}
 
 
 class Quality(StrEnum):
@@ -215,7 +241,11 @@ def next_local_midnight(moment: datetime) -> datetime:
 
 
 def is_day_tariff(start: datetime) -> bool:
-    """Return whether a quarter falls in the day register (Mon-Fri 7-22 h local)."""
+    """Return whether a quarter falls in the day register (Mon-Fri 7-22 h local).
+
+    The rest (weekday nights and whole weekends) is night tariff, as on a
+    Flemish digital meter with a day/night (dual) tariff.
+    """
     local = start.astimezone(BRUSSELS)
     return local.weekday() < 5 and 7 <= local.hour < 22
 
@@ -317,8 +347,10 @@ class FluviusSimulator:
     (status, count, path, Retry-After), ``malformed_next()``, ``delay``
     (seconds per API request), ``forbidden_eans`` (403), ``meter_exchanges``
     (EAN -> moment a second physical meter takes over), ``submeters_in_data``
-    (subHeadpoints beside instead of inside the headpoint), ``publish_delay``
-    and ``correction_delay``. Counters: ``request_count`` (by kind: token,
+    (subHeadpoints beside instead of inside the headpoint), ``both_registers``
+    (digital quarter-hours carry day and night, the idle one 0),
+    ``register_start`` (where the tariff registers start counting),
+    ``publish_delay`` and ``correction_delay``. Counters: ``request_count`` (by kind: token,
     mandate, energy, mock), ``requests``, ``energy_requests``,
     ``token_requests``.
     """
@@ -341,6 +373,10 @@ class FluviusSimulator:
         self.forbidden_eans: set[str] = set()
         self.meter_exchanges: dict[str, datetime] = {}
         self.submeters_in_data = False
+        self.both_registers = False
+        #: The digital meters' tariff registers count from here (installation).
+        self.register_start = local_midnight(now - timedelta(days=400))
+        self._register_days: dict[tuple[str, datetime], Counter[str]] = {}
         self.faults: list[Fault] = []
         self.malformed: list[Fault] = []
         self.request_count: Counter[str] = Counter()
@@ -654,10 +690,23 @@ class FluviusSimulator:
         info = decode_sandbox_ean(headpoint or ean)
         assert info is not None
         quantity = Quantity(quantity)
+        tariff: bool | None = None
+        if quantity in TARIFFS:
+            if info.meter_type is MeterType.AMR or headpoint not in (None, ean):
+                return []  # AMR meters and submeters give totals only
+            quantity, tariff = TARIFFS[quantity]
         result: list[SimInterval] = []
         if daily:
             for d_start, d_end, grouped in self._daily(info, start, end):
                 vals = grouped.get((ean, quantity))
+                if vals and tariff is not None:
+                    part = [v for v in vals if v.day_tariff is tariff]
+                    if not part:  # an idle register: 0, READ
+                        result.append(
+                            SimInterval(d_start, d_end, 0.0, Quality.MEASURED)
+                        )
+                        continue
+                    vals = part
                 if vals:
                     state = min((v.state for v in vals), key=_STATE_RANK.__getitem__)
                     total = round(sum(v.value for v in vals), 3)
@@ -666,10 +715,71 @@ class FluviusSimulator:
         for sl in self._slices(info, start, end):
             val = sl.values.get((ean, quantity))
             if val is not None:
-                result.append(
-                    SimInterval(sl.start, sl.end, val.value, _QUALITY[val.state])
-                )
+                value = val.value
+                if tariff is not None and val.day_tariff is not tariff:
+                    value = 0.0  # the idle register of this quarter
+                result.append(SimInterval(sl.start, sl.end, value, _QUALITY[val.state]))
         return result
+
+    def registers(self, ean: str, at: datetime) -> dict[str, float]:
+        """Return a digital electricity meter's tariff registers (kWh) at ``at``.
+
+        ``offtake_day``, ``offtake_night`` and, when it measures injection,
+        ``injection_day`` and ``injection_night``: what the meter's display
+        shows (the API serves no registers), counting the final (corrected)
+        quarter-hour values since ``register_start`` on top of a base reading,
+        at the display's resolution of 1 Wh. ``at`` is floored to the quarter.
+        """
+        info = decode_sandbox_ean(ean)
+        assert info is not None
+        assert info.meter_type is MeterType.DIGITAL
+        assert info.energy_type is EnergyType.ELECTRICITY
+        at = at - timedelta(minutes=at.minute % 15, seconds=at.second)
+        at = at.replace(microsecond=0)
+        if not self.register_start <= at <= self.now:
+            raise ValueError("no register reading at that moment")
+        counts: Counter[str] = Counter()
+        day = self.register_start
+        while day < at:
+            day_end = next_local_midnight(day)
+            if day_end <= at:
+                key = (ean, day)
+                cached = self._register_days.get(key)
+                if cached is None:
+                    cached = self._register_days[key] = self._wh(info, day, day_end)
+                counts.update(cached)
+            else:
+                counts.update(self._wh(info, day, at))
+            day = day_end
+        names = [
+            name
+            for name, (quantity, _) in REGISTERS.items()
+            if quantity is Quantity.ENERGY_IMPORT
+            or info.direction is Direction.OFFTAKE_INJECTION
+        ]
+        return {
+            name: (self._register_base(ean, name) + counts[name]) / 1000
+            for name in names
+        }
+
+    def _register_base(self, ean: str, name: str) -> int:
+        """Return a register's reading at ``register_start`` (Wh)."""
+        return 1_000_000 + int(9_000_000 * self._noise(ean, name, self.register_start))
+
+    def _wh(self, info: SandboxEan, start: datetime, end: datetime) -> Counter[str]:
+        """Return the Wh each tariff register counted in [start, end)."""
+        counts: Counter[str] = Counter()
+        owner = _Owner(info.ean, "headpoint")
+        cursor = start
+        while cursor < end:
+            values = self._true_values(info, owner, cursor)
+            day = is_day_tariff(cursor)
+            for name, (quantity, day_register) in REGISTERS.items():
+                value = values.get(quantity)
+                if value is not None and day is day_register:
+                    counts[name] += round(value * 1000)
+            cursor += QUARTER
+        return counts
 
     # --------------------------------------------------------------- rendering
 
@@ -734,9 +844,15 @@ class FluviusSimulator:
                     }
                 else:
                     assert isinstance(val, _Value)
-                    item[name] = {
-                        ("day" if val.day_tariff else "night"): self._reg(val, "kWh")
-                    }
+                    active_reg = "day" if val.day_tariff else "night"
+                    item[name] = {active_reg: self._reg(val, "kWh")}
+                    if self.both_registers:
+                        idle = "night" if val.day_tariff else "day"
+                        item[name][idle] = {
+                            "value": 0.0,
+                            "unit": "kWh",
+                            "validationState": val.state,
+                        }
             else:
                 item[name] = {"total": self._reg(val, "kWh")}
         if reactive and main_direction:

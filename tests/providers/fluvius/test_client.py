@@ -138,6 +138,39 @@ def assert_same(
     assert [i.value for i in got] == pytest.approx([i.value for i in want])
 
 
+#: Totals and their day/night tariffs (digital meters).
+ENERGY_AND_TARIFFS = (
+    Quantity.ENERGY_IMPORT,
+    Quantity.ENERGY_EXPORT,
+    Quantity.ENERGY_IMPORT_DAY,
+    Quantity.ENERGY_IMPORT_NIGHT,
+    Quantity.ENERGY_EXPORT_DAY,
+    Quantity.ENERGY_EXPORT_NIGHT,
+)
+
+
+def assert_tariffs_add_up(series: dict[Quantity, list[Interval]], count: int) -> None:
+    """Each total interval is its day + night intervals; both tariffs occur."""
+    for total, day, night in (
+        (
+            Quantity.ENERGY_IMPORT,
+            Quantity.ENERGY_IMPORT_DAY,
+            Quantity.ENERGY_IMPORT_NIGHT,
+        ),
+        (
+            Quantity.ENERGY_EXPORT,
+            Quantity.ENERGY_EXPORT_DAY,
+            Quantity.ENERGY_EXPORT_NIGHT,
+        ),
+    ):
+        assert len(series[total]) == len(series[day]) == len(series[night]) == count
+        for whole, d, n in zip(series[total], series[day], series[night], strict=True):
+            assert whole.start == d.start == n.start
+            assert whole.value == d.value + n.value
+            assert whole.quality in (d.quality, n.quality)
+        assert any(n.value for n in series[night])
+
+
 def assert_no_secret(err: BaseException) -> None:
     """Check an error message carries no secret."""
     for secret in SECRETS:
@@ -432,7 +465,19 @@ def test_parse_edge_cases() -> None:
     assert total[0].end == utc(2025, 3, 30, 22)
     assert total[0].value == pytest.approx(2.0)
     assert total[0].quality is Quality.ESTIMATED
-    assert set(head.daily) == {Quantity.ENERGY_IMPORT}  # day/night only summed
+    # Day and night are series of their own, each with its own quality.
+    assert set(head.daily) == {
+        Quantity.ENERGY_IMPORT,
+        Quantity.ENERGY_IMPORT_DAY,
+        Quantity.ENERGY_IMPORT_NIGHT,
+    }
+    day, night = (
+        head.daily[Quantity.ENERGY_IMPORT_DAY][0],
+        head.daily[Quantity.ENERGY_IMPORT_NIGHT][0],
+    )
+    assert (day.value, day.quality) == (1.5, Quality.MEASURED)
+    assert (night.value, night.quality) == (0.5, Quality.ESTIMATED)
+    assert (day.start, day.end) == (total[0].start, total[0].end)
     assert Quantity.ENERGY_EXPORT not in head.daily
     quarter = head.fine[Quantity.ENERGY_IMPORT][0]
     assert quarter.start == utc(2025, 3, 30, 1)
@@ -682,12 +727,12 @@ async def test_history_digital_quarter_dst(make: Make) -> None:
     ):
         series = series_map(await client.async_get_history(meter, day_start, day_end))
         assert len(series[Quantity.ENERGY_IMPORT]) == quarters
-        for quantity in (
-            Quantity.ENERGY_IMPORT,
-            Quantity.ENERGY_EXPORT,
-        ):
+        for quantity in ENERGY_AND_TARIFFS:
             want = sim.expected_intervals(DIGITAL_EAN, quantity, day_start, day_end)
             assert_same(series.get(quantity, []), want)
+        assert_tariffs_add_up(series, quarters)
+        # Both DST changes fall on a Sunday: night tariff all day.
+        assert not any(i.value for i in series[Quantity.ENERGY_IMPORT_DAY])
         assert sim.requests[-1].query["granularity"] == ["hourly_quarterhourly"]
     # Unaligned bounds: only intervals starting in [start, end).
     part = series_map(
@@ -715,12 +760,14 @@ async def test_history_daily_dst_days(make: Make) -> None:
         assert len(lengths) == 5
         assert lengths[dst_day] == timedelta(hours=hours)
         assert sum(1 for d in lengths.values() if d != timedelta(hours=24)) == 1
-        for quantity in (
-            Quantity.ENERGY_IMPORT,
-            Quantity.ENERGY_EXPORT,
-        ):
+        for quantity in ENERGY_AND_TARIFFS:
             want = sim.expected_intervals(ean, quantity, start, end, daily=True)
             assert_same(series[quantity], want)
+        assert_tariffs_add_up(series, 5)
+        # Weekdays have day tariff, the weekend (with the DST Sunday) none.
+        day_values = {i.start: i.value for i in series[Quantity.ENERGY_IMPORT_DAY]}
+        assert day_values[dst_day] == 0.0
+        assert sum(1 for v in day_values.values() if v > 0) == 3
         assert sim.requests[-1].query["granularity"] == ["daily"]
     # History asks whole days: an end inside a day still returns that day.
     tail = series_map(

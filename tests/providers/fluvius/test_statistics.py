@@ -25,7 +25,15 @@ from .fixtures import fine_from, hourly, make_entry, make_sim, rows
 pytestmark = pytest.mark.recorder_db
 
 DIGITAL = Meter("fluvius", DIGITAL_EAN, MeterKind.ELECTRICITY)
-QUANTITIES = ("energy_import", "energy_export")
+#: The totals and their day/night tariffs: every check holds for all six.
+QUANTITIES = (
+    "energy_import",
+    "energy_export",
+    "energy_import_day",
+    "energy_import_night",
+    "energy_export_day",
+    "energy_export_night",
+)
 
 
 def _stat(quantity: str) -> str:

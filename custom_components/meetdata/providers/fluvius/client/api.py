@@ -90,6 +90,10 @@ class FluviusApi(MeterDataClient):
     history_quantities = (
         Quantity.ENERGY_IMPORT,
         Quantity.ENERGY_EXPORT,
+        Quantity.ENERGY_IMPORT_DAY,
+        Quantity.ENERGY_IMPORT_NIGHT,
+        Quantity.ENERGY_EXPORT_DAY,
+        Quantity.ENERGY_EXPORT_NIGHT,
         Quantity.REACTIVE_ENERGY_INDUCTIVE,
         Quantity.REACTIVE_ENERGY_CAPACITIVE,
         Quantity.GAS_VOLUME,

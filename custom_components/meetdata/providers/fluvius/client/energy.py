@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from itertools import pairwise
 from typing import Any, Final
 
 import orjson
@@ -15,18 +14,19 @@ from .parse import (
     SUBMETERING_AUXILIARY,
     SUBMETERING_OFFTAKE,
     SUBMETERING_PRODUCTION,
+    TARIFF_SPLIT,
     EnergyData,
     EnergyMeter,
     SeriesMap,
+    _ascending,
     _Parser,
 )
 
 Q = Quantity
 
 # Direction tables per kind of owner: direction -> active energy quantity.
-# Day and night registers are summed into that one quantity (the issue maps
-# offtake and injection to one quantity each; more series per slice would
-# also double the parse time).
+# Day and night registers of offtake and injection add up to that quantity
+# and are series of their own as well (parse.TARIFF_SPLIT).
 _ELECTRICITY_DIRECTIONS: Final[dict[str, Quantity]] = {
     "offtake": Q.ENERGY_IMPORT,
     "injection": Q.ENERGY_EXPORT,
@@ -55,6 +55,12 @@ _AUXILIARY_DIRECTIONS: Final[dict[str, Quantity]] = {
 }
 
 
+#: Day or night quantity -> its total.
+_TOTAL_OF: Final = {
+    tariff: total for total, split in TARIFF_SPLIT.items() for tariff in split
+}
+
+
 SUBMETER_KINDS: Final[dict[str, MeterKind]] = {
     SUBMETERING_PRODUCTION: MeterKind.PRODUCTION,
     SUBMETERING_AUXILIARY: MeterKind.AUXILIARY,
@@ -64,7 +70,7 @@ SUBMETER_KINDS: Final[dict[str, MeterKind]] = {
 def _normalized(series: SeriesMap) -> SeriesMap:
     """Sort each series and sum intervals that share a start (meter exchanges)."""
     for quantity, intervals in series.items():
-        if all(a.start < b.start for a, b in pairwise(intervals)):
+        if _ascending(intervals):
             continue
         intervals.sort(key=lambda i: i.start)
         merged: list[Interval] = []
@@ -84,9 +90,16 @@ def _normalized(series: SeriesMap) -> SeriesMap:
 
 
 def _combine(target: SeriesMap, extra: SeriesMap, *, fill_only: bool) -> SeriesMap:
-    """Merge ``extra`` into ``target``: fill missing quantities, or sum all."""
+    """Merge ``extra`` into ``target``: fill missing quantities, or sum all.
+
+    A day/night split is filled only together with its total, so that the
+    total stays the sum of its tariffs.
+    """
+    had = set(target)
     for quantity, intervals in extra.items():
         if quantity not in target:
+            if fill_only and _TOTAL_OF.get(quantity) in had:
+                continue
             target[quantity] = intervals
         elif not fill_only:
             target[quantity] = target[quantity] + intervals

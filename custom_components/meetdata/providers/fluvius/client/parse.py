@@ -12,13 +12,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from itertools import pairwise
+from itertools import islice
+import logging
+import operator
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from ....api.errors import MeetdataResponseError
 from ....api.models import Interval, IntervalSeries, MeterKind, Quality, Quantity
 from .mandates import EnergyType, Granularity
+
+_LOGGER = logging.getLogger(__name__)
 
 BRUSSELS: Final = ZoneInfo("Europe/Brussels")
 EXECUTOR_THRESHOLD: Final = 64 * 1024
@@ -68,6 +72,21 @@ _STEP: Final = {
 Q = Quantity
 _INDUCTIVE: Final = Q.REACTIVE_ENERGY_INDUCTIVE
 _CAPACITIVE: Final = Q.REACTIVE_ENERGY_CAPACITIVE
+
+#: Totals whose "day" and "night" registers (digital meters) also become
+#: series of their own: total -> (day, night). The bill prices each register,
+#: so they are the truth: the total is their sum (a "total" field beside them
+#: is ignored), and a register a slice lacks counted nothing (0, with the
+#: other register's quality).
+TARIFF_SPLIT: Final[dict[Quantity, tuple[Quantity, Quantity]]] = {
+    Q.ENERGY_IMPORT: (Q.ENERGY_IMPORT_DAY, Q.ENERGY_IMPORT_NIGHT),
+    Q.ENERGY_EXPORT: (Q.ENERGY_EXPORT_DAY, Q.ENERGY_EXPORT_NIGHT),
+}
+#: Per total: (day, night) and (night, day), the (own, other) tariff of a
+#: lone day register and of a lone night register.
+_LONE: Final = {
+    total: ((day, night), (night, day)) for total, (day, night) in TARIFF_SPLIT.items()
+}
 
 
 type SeriesMap = dict[Quantity, list[Interval]]
@@ -138,13 +157,15 @@ _SANE_YEARS = (1900, 9000)
 class _Parser:
     """Turns slices into intervals; holds the per-answer caches."""
 
-    __slots__ = ("_times", "_units", "gas", "gcf")
+    __slots__ = ("_times", "_units", "gas", "gcf", "total_ignored")
 
     def __init__(self, *, gas: bool = False) -> None:
         self._times: dict[str, datetime] = {}
         self._units: dict[str, tuple[int, float]] = {}
         self.gas = gas
         self.gcf: str | None = None
+        #: A "total" beside day/night registers disagreed with their sum.
+        self.total_ignored = False
 
     def time(self, raw: object) -> datetime:
         """Parse (once) a slice timestamp into an aware UTC datetime."""
@@ -249,13 +270,32 @@ class _Parser:
                             f"Fluvius {direction} registers are not an object"
                         )
                     rec = registers.get("total")
-                    if rec is None:
-                        rec = registers.get("day")
+                    # (own, other) tariff of a lone day or night register.
+                    lone: tuple[Quantity, Quantity] | None = None
+                    if rec is None or len(registers) > 1:
+                        day = registers.get("day")
                         night = registers.get("night")
-                        if rec is None:
-                            rec = night
-                        elif night is not None:
-                            self.emit_sum(rec, night, quantity, start, end, out)
+                        if day is None and night is None:
+                            pass
+                        elif (pairs := _LONE.get(quantity)) is None:
+                            if rec is not None:
+                                pass  # no split for this quantity: the total wins
+                            elif night is None:
+                                rec = day
+                            elif day is None:
+                                rec = night
+                            else:
+                                self.emit_sum(day, night, quantity, start, end, out)
+                        elif rec is None and (day is None or night is None):
+                            # A quarter-hour: only the register of its tariff.
+                            if night is None:
+                                rec, lone = day, pairs[0]
+                            else:
+                                rec, lone = night, pairs[1]
+                        else:
+                            self.emit_split(
+                                day, night, rec, quantity, pairs[0], start, end, out
+                            )
                             rec = None
                     if rec is not None:
                         # Fast path for the common register: float in a known
@@ -267,12 +307,29 @@ class _Parser:
                         except (TypeError, KeyError):
                             fast = False
                         if not fast or quality is None or type(value) is not float:
-                            emit(rec, quantity, start, end, out)
+                            if lone is None:
+                                emit(rec, quantity, start, end, out)
+                            else:
+                                split = TARIFF_SPLIT[quantity]
+                                self.emit_split(
+                                    day, night, None, quantity, split, start, end, out
+                                )
                         else:
                             lst = out.get(quantity)
                             if lst is None:
                                 lst = out[quantity] = []
-                            lst.append(Interval(start, end, value, quality))
+                            interval = Interval(start, end, value, quality)
+                            lst.append(interval)
+                            if lone is not None:
+                                own, other = lone
+                                lst = out.get(own)
+                                if lst is None:
+                                    lst = out[own] = []
+                                lst.append(interval)
+                                lst = out.get(other)
+                                if lst is None:
+                                    lst = out[other] = []
+                                lst.append(Interval(start, end, 0.0, quality))
                     if rec is None or len(registers) > 1:
                         rec = registers.get("inductive")
                         if rec is not None:
@@ -341,6 +398,85 @@ class _Parser:
             lst = out[quantity] = []
         lst.append(Interval(start, end, value, quality))
 
+    def emit_split(
+        self,
+        day: object,
+        night: object,
+        total: object,
+        quantity: Quantity,
+        split: tuple[Quantity, Quantity],
+        start: datetime,
+        end: datetime,
+        out: SeriesMap,
+    ) -> None:
+        """Append the day and night registers and their sum (the total).
+
+        A register the slice lacks (or gives without value) counted nothing:
+        0 with the other register's quality. A quarter-hour carries only the
+        register of its tariff, so that one interval is shared by the total.
+        """
+        first = None if day is None else self._active(day)
+        second = None if night is None else self._active(night)
+        if first is None:
+            if second is None:
+                return
+            value, quality = second
+            whole = Interval(start, end, value, quality)
+            items = (whole, Interval(start, end, 0.0, quality), whole)
+        elif second is None:
+            value, quality = first
+            whole = Interval(start, end, value, quality)
+            items = (whole, whole, Interval(start, end, 0.0, quality))
+        else:
+            value = first[0] + second[0]
+            quality = first[1] if _RANK[first[1]] <= _RANK[second[1]] else second[1]
+            items = (
+                Interval(start, end, value, quality),
+                Interval(start, end, first[0], first[1]),
+                Interval(start, end, second[0], second[1]),
+            )
+        if total is not None and not self.total_ignored:
+            self._check_total(total, value, start)
+        for key, item in zip((quantity, *split), items, strict=True):
+            lst = out.get(key)
+            if lst is None:
+                lst = out[key] = []
+            lst.append(item)
+
+    def _active(self, rec: object) -> tuple[float, Quality] | None:
+        """Read an active energy register (kWh): value and quality."""
+        try:
+            value = rec["value"]  # type: ignore[index]
+            if (
+                type(value) is float
+                and rec["unit"] in _FAST_UNITS  # type: ignore[index]
+                and (quality := QUALITY_OF_STATE.get(rec["validationState"]))  # type: ignore[index]
+            ):
+                return value, quality
+        except (TypeError, KeyError):
+            pass
+        found = self.read(rec, False)
+        if found is None:
+            return None
+        if found[0] != _ACTIVE:
+            raise MeetdataResponseError(
+                "Fluvius sent a day or night register that is not active energy"
+            )
+        return found[1], found[2]
+
+    def _check_total(self, total: object, value: float, start: datetime) -> None:
+        """Note (once per answer) a total that is not day + night."""
+        given = self.read(total, False)
+        if given is not None and abs(given[1] - value) > 0.0005:
+            self.total_ignored = True
+            _LOGGER.debug(
+                "Fluvius sent a total of %s at %s that is not its day + night "
+                "registers (%s kWh); the registers count",
+                given[1],
+                start.isoformat(),
+                value,
+            )
+
     def emit_sum(
         self,
         day: object,
@@ -378,10 +514,16 @@ def _next_local_midnight(start: datetime) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=BRUSSELS).astimezone(UTC)
 
 
+def _ascending(intervals: list[Interval]) -> bool:
+    """Return whether the intervals' starts strictly increase (a C-speed check)."""
+    starts = [item.start for item in intervals]
+    return all(map(operator.lt, starts, islice(starts, 1, None)))
+
+
 def _deduplicated(series: SeriesMap) -> SeriesMap:
     """Sort each series; a slice repeated in one answer counts once (the last)."""
     for quantity, intervals in series.items():
-        if all(a.start < b.start for a, b in pairwise(intervals)):
+        if _ascending(intervals):
             continue
         by_start = {item.start: item for item in intervals}
         series[quantity] = [by_start[start] for start in sorted(by_start)]
