@@ -350,6 +350,9 @@ class FluviusSimulator:
     (subHeadpoints beside instead of inside the headpoint), ``both_registers``
     (digital quarter-hours carry day and night, the idle one 0),
     ``register_start`` (where the tariff registers start counting),
+    ``set_offtake`` ((EAN, quarter start) -> its true offtake in kWh),
+    ``kept_estimates`` ((EAN, quarter start) -> an offtake published as EST
+    and never corrected),
     ``publish_delay`` and ``correction_delay``. Counters: ``request_count`` (by kind: token,
     mandate, energy, mock), ``requests``, ``energy_requests``,
     ``token_requests``.
@@ -377,6 +380,8 @@ class FluviusSimulator:
         #: The digital meters' tariff registers count from here (installation).
         self.register_start = local_midnight(now - timedelta(days=400))
         self._register_days: dict[tuple[str, datetime], Counter[str]] = {}
+        self.set_offtake: dict[tuple[str, datetime], float] = {}
+        self.kept_estimates: dict[tuple[str, datetime], float] = {}
         self.faults: list[Fault] = []
         self.malformed: list[Fault] = []
         self.request_count: Counter[str] = Counter()
@@ -555,8 +560,9 @@ class FluviusSimulator:
             return {Quantity.GAS_VOLUME: m3, Quantity.GAS_ENERGY: round(m3 * gcf, 3)}
         amr = info.meter_type is MeterType.AMR
         scale = 40.0 if amr else 1.0
-        offtake = round(
-            scale * (0.03 + 0.12 * (1 + math.sin(hour / 3.8)) * (0.5 + n1)), 3
+        offtake = self.set_offtake.get(
+            (info.ean, start),
+            round(scale * (0.03 + 0.12 * (1 + math.sin(hour / 3.8)) * (0.5 + n1)), 3),
         )
         injection = round(scale * 0.5 * sun * (0.6 + 0.4 * n2), 3)
         if owner.role == "production":
@@ -621,6 +627,9 @@ class FluviusSimulator:
                 estimated = self._noise(owner.ean, "est", cursor) < 0.04
                 for quantity, true in values.items():
                     versions = self._versions(info, estimated, sl_end, true)
+                    kept = self.kept_estimates.get((owner.ean, cursor))
+                    if kept is not None and quantity is Quantity.ENERGY_IMPORT:
+                        versions = [(sl_end + self.publish_delay, kept, "EST")]
                     chosen = None
                     for inserted, value, state in versions:
                         if inserted > now:
