@@ -10,11 +10,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings, strategies as st
 import pytest
 
-from custom_components.meetdata.api.tariffs import (
-    DUTCH_SCHEDULES,
-    adds_up,
-    split_day,
-)
+from custom_components.meetdata.api.tariffs import DUTCH_SCHEDULES, adds_up, split_day
 
 TZ = ZoneInfo("Europe/Amsterdam")
 FAST = settings(
@@ -122,7 +118,7 @@ def test_a_right_schedule_gives_its_hours(day: date, evening: int) -> None:
 def test_holiday_is_corrected_to_the_registers() -> None:
     """A weekday wholly at low tariff (a holiday): every hour becomes low."""
     hours = _day_hours(date(2025, 12, 25))  # a Thursday
-    totals = {hour: 1.0 for hour in hours}
+    totals = dict.fromkeys(hours, 1.0)
     split = split_day(totals, 24.0, 0.0, tz=TZ)
     assert split.low == totals
     assert all(v == 0.0 for v in split.normal.values())
@@ -166,6 +162,6 @@ def test_no_consumption_and_mismatched_registers() -> None:
 def test_naive_hours_and_no_schedules_are_refused() -> None:
     """Hour starts without a zone or an empty list of schedules are a caller error."""
     with pytest.raises(ValueError, match="timezone-aware"):
-        split_day({datetime(2025, 6, 3, 1): 1.0}, 1.0, 0.0, tz=TZ)  # noqa: DTZ001
+        split_day({datetime(2025, 6, 3, 1): 1.0}, 1.0, 0.0, tz=TZ)
     with pytest.raises(ValueError, match="schedule"):
         split_day({}, 0.0, 0.0, tz=TZ, schedules=())

@@ -154,8 +154,7 @@ def split_day(
         for schedule in schedules
     }
     held = {
-        schedule: _sum(amounts[h] for h in hours)
-        for schedule, hours in lows.items()
+        schedule: _sum(amounts[h] for h in hours) for schedule, hours in lows.items()
     }
     chosen = min(schedules, key=lambda schedule: abs(held[schedule] - target))
     in_low, in_schedule = lows[chosen], held[chosen]
