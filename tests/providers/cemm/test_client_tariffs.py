@@ -9,6 +9,10 @@ import pytest
 
 from custom_components.meetdata.api.models import Interval, IntervalSeries, Quantity
 from custom_components.meetdata.providers.cemm.client.client import CemmClient
+from custom_components.meetdata.providers.cemm.client.tariffs import (
+    TariffReading,
+    split_tariffs,
+)
 
 from ...conftest import Serve
 from ...simulators.cemm import (
@@ -170,14 +174,15 @@ async def test_today_waits_for_the_hour_of_the_newest_reading(
 ) -> None:
     """Today (clock 11:30 local): tariff hours until the hour of the 11:30 reading."""
     today = local_date(sim.now)
-    history = await _history(client, local_midnight(today), sim.now)
-    _check_hours(history)
-    hours = [iv.start for iv in history[Q.ENERGY_IMPORT_LOW]]
     reading = sim.now.replace(minute=sim.now.minute // 5 * 5, second=0)
-    assert hours
-    assert hours[0] == local_midnight(today)
-    assert hours[-1] + HOUR <= reading < hours[-1] + 2 * HOUR
-    assert max(iv.end for iv in history[Q.ENERGY_IMPORT]) > hours[-1] + HOUR
+    for end in (sim.now, local_midnight(today + timedelta(days=1))):
+        history = await _history(client, local_midnight(today), end)
+        _check_hours(history)
+        hours = [iv.start for iv in history[Q.ENERGY_IMPORT_LOW]]
+        assert hours
+        assert hours[0] == local_midnight(today)
+        assert hours[-1] + HOUR <= reading < hours[-1] + 2 * HOUR
+        assert max(iv.end for iv in history[Q.ENERGY_IMPORT]) > hours[-1] + HOUR
 
 
 async def test_a_day_without_totals_has_no_tariff_hours(
@@ -252,3 +257,39 @@ async def test_other_schedules_and_holidays_still_add_up(
     low_hours = _hourly(history[Q.ENERGY_IMPORT_LOW])
     assert low_hours[evening] > 0.95 * totals[evening]
     assert low_hours[evening - HOUR] == 0.0
+
+
+def test_readings_off_the_hour_split_hours_between_spans() -> None:
+    """Readings at 23:55: an hour gets its parts of two spans; a gap drops hours.
+
+    Minutes of 0.01 kWh from Monday 23:00 to Thursday 23:55 local, readings at
+    Mon, Tue 23:55 and Thu 23:55 (Wednesday's missing): Tuesday's span is
+    divided, Wednesday-Thursday (48 h) is not, so the 23:00 hour of Tuesday,
+    half in each, gets no rows either.
+    """
+    start = datetime(2025, 6, 9, 21, 55, tzinfo=UTC)  # Monday 23:55 local
+    first = start.replace(minute=0)  # 55 minutes before the first reading
+    minutes = [
+        Interval(first + timedelta(minutes=i), first + timedelta(minutes=i + 1), 0.01)
+        for i in range(3 * 24 * 60 + 55)
+    ]
+    day = 24 * 60 * 0.01
+
+    def reading(moment: datetime, t1: float, t2: float) -> TariffReading:
+        return TariffReading(moment, {"t1": t1, "t2": t2, "t3": 0.0, "t4": 0.0})
+
+    readings = [
+        reading(start, 100.0, 200.0),
+        reading(start + timedelta(days=1), 100.0 + 5.0, 200.0 + day - 5.0),
+        reading(start + timedelta(days=3), 110.0, 200.0 + 3 * day - 10.0),
+    ]
+    low, normal = split_tariffs(minutes, readings, "t1", "t2")
+    hours = [iv.start for iv in low]
+    assert hours == [iv.start for iv in normal]
+    # Monday 23:00 (a part before the first reading) and Tuesday 23:00 (a part
+    # in the undivided span) are left out; Tuesday 00:00-23:00 are there.
+    assert hours == [first + HOUR * i for i in range(1, 24)]
+    assert sum(iv.value for iv in low) + sum(iv.value for iv in normal) == (
+        pytest.approx(23 * 60 * 0.01)
+    )
+    assert all(iv.value >= 0 for iv in [*low, *normal])

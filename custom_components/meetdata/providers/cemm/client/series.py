@@ -96,13 +96,15 @@ def _fitted_p1(
     fitted_out = fit_to_registers(exports, exports_read)
     in_low, in_normal = split_tariffs(fitted_in, tariffs_read, "t1", "t2")
     out_low, out_normal = split_tariffs(fitted_out, tariffs_read, "t3", "t4")
+    # An hour per tariff only once it is over (the total's hour fills up).
+    until = min(end, now)
     return {
         Quantity.ENERGY_IMPORT: _within(fitted_in, start, end),
         Quantity.ENERGY_EXPORT: _within(fitted_out, start, end),
-        Quantity.ENERGY_IMPORT_LOW: _whole_hours(in_low, start, end),
-        Quantity.ENERGY_IMPORT_NORMAL: _whole_hours(in_normal, start, end),
-        Quantity.ENERGY_EXPORT_LOW: _whole_hours(out_low, start, end),
-        Quantity.ENERGY_EXPORT_NORMAL: _whole_hours(out_normal, start, end),
+        Quantity.ENERGY_IMPORT_LOW: _whole_hours(in_low, start, until),
+        Quantity.ENERGY_IMPORT_NORMAL: _whole_hours(in_normal, start, until),
+        Quantity.ENERGY_EXPORT_LOW: _whole_hours(out_low, start, until),
+        Quantity.ENERGY_EXPORT_NORMAL: _whole_hours(out_normal, start, until),
     }
 
 
