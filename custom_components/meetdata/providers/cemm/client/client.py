@@ -334,12 +334,11 @@ class CemmClient(CemmApi):
         """Return the intervals of ``meter`` that start in [start, end), sorted.
 
         p1: per-minute ENERGY_IMPORT / ENERGY_EXPORT from day data, hourly
-        ENERGY_IMPORT_LOW / _NORMAL and ENERGY_EXPORT_LOW / _NORMAL divided
-        by the tariff registers and daily ENERGY_NET_LOW / ENERGY_NET_NORMAL
-        from month data. p1-gas: GAS_VOLUME
-        per gas interval (hour for DSMR 4, 5 min for DSMR 5). s0x: PRODUCTION
-        or AUXILIARY per minute. Intervals not yet complete by the clock are
-        left out.
+        ENERGY_IMPORT_LOW / _NORMAL and ENERGY_EXPORT_LOW / _NORMAL divided by
+        the tariff registers, and daily ENERGY_NET_LOW / ENERGY_NET_NORMAL
+        from month data. p1-gas: GAS_VOLUME per gas interval (hour for DSMR 4,
+        5 min for DSMR 5). s0x: PRODUCTION or AUXILIARY per minute. Intervals
+        not yet complete by the clock are left out.
         """
         if meter.provider is not PROVIDER or meter.kind is MeterKind.GATEWAY:
             return []

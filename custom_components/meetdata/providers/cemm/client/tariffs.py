@@ -41,8 +41,9 @@ class TariffReading:
 def tariff_readings(answers: Iterable[CemmValues]) -> list[TariffReading]:
     """Return the totals answers that hold all four registers, one per moment, sorted.
 
-    Import registers adding up to 0 or less are a meter the CEMM has no
-    reading of (as for the fit), not a count.
+    A register the CEMM has no reading of (0 where an import or export
+    register should be) gives increases the fitted hours do not add up to,
+    so ``split_tariffs`` leaves its spans out.
     """
     by_moment: dict[datetime, TariffReading] = {}
     for answer in answers:
@@ -50,13 +51,8 @@ def tariff_readings(answers: Iterable[CemmValues]) -> list[TariffReading]:
         present = [item for item in items if item is not None]
         if len(present) < len(TARIFF_REGISTERS):
             continue
-        values = {
-            name: item.value
-            for name, item in zip(TARIFF_REGISTERS, present, strict=False)
-        }
-        if values["t1"] + values["t2"] <= 0:
-            continue
         moment = max(item.timestamp for item in present)
+        values = {name: answer.values[name].value for name in TARIFF_REGISTERS}
         by_moment[moment] = TariffReading(moment, values)
     return [by_moment[moment] for moment in sorted(by_moment)]
 
