@@ -10,7 +10,10 @@ Source data (deterministic per seed, uid and local day):
   the P1 ``electric_power`` is that net power (negative when returning);
 * P1 registers ``t1``..``t4`` integrate the complete minutes of that net
   power, split by the NL tariff rule (low 23:00-07:00 local and all weekend,
-  normal otherwise): t1/t2 import low/normal, t3/t4 export low/normal. With a
+  normal otherwise; per device the evening start ``low_from``, e.g. 21:00 as
+  some grid operators had it, and ``low_days`` billed wholly at low tariff,
+  such as public holidays): t1/t2 import low/normal, t3/t4 export low/normal
+  (``rate`` in realtime follows the same schedule). With a
   device's ``drift`` (W), the registers also count import and export that
   net out inside a minute (up to ``drift`` W both ways, while the sun shines
   and now and then), as a real meter does: the minute power then integrates
@@ -81,12 +84,27 @@ class SimDevice:
     ``drift``: the most W (p1) that its registers count both ways inside a
     minute beyond the minute power (0: the registers integrate it exactly).
     ``gas_format``: what the p1-gas day data hold (see GAS_FORMATS).
+    ``low_from``: the local hour the low tariff starts on weekdays (until
+    07:00; weekends are low all day). ``low_days``: local days wholly at low
+    tariff (public holidays of some grid operators).
     """
 
     uid: str
     aliases: dict[str, str]
     gas_format: str = "hour"
     drift: int = 0
+    low_from: int = 23
+    low_days: frozenset[date] = frozenset()
+
+    def is_low(self, moment: datetime) -> bool:
+        """Return whether ``moment`` falls in this device's low tariff."""
+        local = moment.astimezone(TZ)
+        return (
+            local.weekday() >= 5
+            or local.date() in self.low_days
+            or local.hour < 7
+            or local.hour >= self.low_from
+        )
 
     @property
     def dsmr5(self) -> bool:
@@ -177,15 +195,21 @@ def generate_day(
     aux: tuple[str, ...],
     day: date,
     drift: int = 0,
+    low_from: int = 23,
+    holiday: bool = False,
 ) -> DayData:
-    """Generate the source data of one local day (deterministic, cached)."""
+    """Generate the source data of one local day (deterministic, cached).
+
+    Low tariff: weekends, ``holiday`` and weekdays before 07:00 or from
+    ``low_from`` local.
+    """
     start = int(local_midnight(day).timestamp())
     end = int(local_midnight(day + timedelta(days=1)).timestamp())
     minutes = (end - start) // 60
     rng = random.Random(f"cemm:{seed}:{uid}:{day.isoformat()}")
     churn_rng = random.Random(f"cemm-churn:{seed}:{uid}:{day.isoformat()}")
     churn: list[int] = []
-    weekend = day.weekday() >= 5
+    weekend = day.weekday() >= 5 or holiday
     doy = day.timetuple().tm_yday
     season = 0.5 + 0.5 * math.cos(2 * math.pi * (doy - 172) / 365.25)  # 1 = midsummer
     # Local clock hour of each UTC hour of the day (NL offsets are whole hours).
@@ -208,7 +232,7 @@ def generate_day(
     for index in range(minutes):
         h = index // 60
         local_hour = hours[h] + (index % 60) / 60
-        low.append(weekend or hours[h] < 7 or hours[h] >= 23)
+        low.append(weekend or hours[h] < 7 or hours[h] >= low_from)
         watts = 180 + hour_level[h] + rng.randint(0, 120)
         if 7 <= hours[h] < 9:
             watts += 400
@@ -311,9 +335,11 @@ def _full_day_sums(
     aux: tuple[str, ...],
     day: date,
     drift: int = 0,
+    low_from: int = 23,
+    holiday: bool = False,
 ) -> _Sums:
     """Return the (cached) sums of a whole day."""
-    data = generate_day(seed, uid, solar, aux, day, drift)
+    data = generate_day(seed, uid, solar, aux, day, drift, low_from, holiday)
     return _sum_day(data, data.start + 60 * data.minutes, 300)
 
 
@@ -354,6 +380,8 @@ class CemmSimulator:
         self.register_base = dict(DEFAULT_REGISTER_BASE)
         #: (uid, minute start in epoch seconds) -> corrected P1 net power in W.
         self.corrections: dict[tuple[str, int], int] = {}
+        #: (uid, local day) whose P1 totals have no register value ([0, 0]).
+        self.totals_gaps: set[tuple[str, date]] = set()
         # Knobs
         self.promise_count = 0
         self.never_resolve = False
@@ -389,11 +417,14 @@ class CemmSimulator:
         dsmr5: bool = False,
         gas_format: str | None = None,
         drift: int = 0,
+        low_from: int = 23,
+        low_days: frozenset[date] = frozenset(),
     ) -> SimDevice:
         """Add a CEMM with aliases {alias: io type} (default p1, p1-gas, solar s01).
 
         ``gas_format`` is one of GAS_FORMATS (default ``minute`` with
-        ``dsmr5``, else ``hour``); ``drift`` see SimDevice.
+        ``dsmr5``, else ``hour``); ``drift``, ``low_from`` and ``low_days``
+        see SimDevice.
         """
         chosen = gas_format or ("minute" if dsmr5 else "hour")
         if chosen not in GAS_FORMATS:
@@ -403,6 +434,8 @@ class CemmSimulator:
             dict(aliases if aliases is not None else DEFAULT_ALIASES),
             chosen,
             drift,
+            low_from,
+            frozenset(low_days),
         )
         self.devices[uid] = device
         return device
@@ -467,7 +500,14 @@ class CemmSimulator:
         """Return the generated source data of one local day."""
         dev = self.devices[uid]
         data = generate_day(
-            self.seed, uid, dev.solar_aliases(), dev.aux_aliases(), day, dev.drift
+            self.seed,
+            uid,
+            dev.solar_aliases(),
+            dev.aux_aliases(),
+            day,
+            dev.drift,
+            dev.low_from,
+            day in dev.low_days,
         )
         fixes = {
             (moment - data.start) // 60: watts
@@ -497,7 +537,14 @@ class CemmSimulator:
             data = self.day_data(uid, day)
             return _sum_day(data, data.start + 60 * data.minutes, 300)
         return _full_day_sums(
-            self.seed, uid, dev.solar_aliases(), dev.aux_aliases(), day, dev.drift
+            self.seed,
+            uid,
+            dev.solar_aliases(),
+            dev.aux_aliases(),
+            day,
+            dev.drift,
+            dev.low_from,
+            day in dev.low_days,
         )
 
     def _now_s(self) -> int:
@@ -662,11 +709,13 @@ class CemmSimulator:
             )
         return result
 
-    def tariff_at(self, moment: datetime) -> int:
-        """Return the NL tariff at ``moment``: 1 low (23-07 and weekends), 2 normal."""
-        local = moment.astimezone(TZ)
-        low = local.weekday() >= 5 or local.hour < 7 or local.hour >= 23
-        return 1 if low else 2
+    def tariff_at(self, moment: datetime, uid: str | None = None) -> int:
+        """Return the NL tariff at ``moment``: 1 low, 2 normal.
+
+        The schedule of device ``uid``; without one 23-07 and weekends.
+        """
+        device = self.devices[uid] if uid is not None else SimDevice("", {})
+        return 1 if device.is_low(moment) else 2
 
     def current_power(self, uid: str, alias: str) -> int:
         """Return the power (W) of the minute that contains now."""
@@ -831,7 +880,7 @@ class CemmSimulator:
                 for name in ("t1", "t2", "t3", "t4")
             }
             data["electric_power"] = [now_ms, self.current_power(dev.uid, "p1")]
-            data["rate"] = [now_ms, self.tariff_at(self.now)]
+            data["rate"] = [now_ms, self.tariff_at(self.now, dev.uid)]
             data["switch"] = [0, 0]
             data["gas"] = self._gas_pair(dev) if "p1-gas" in dev.aliases else [0, 0]
         else:
@@ -996,6 +1045,8 @@ class CemmSimulator:
             data = {"gas": self._gas_pair(dev, at)}
         elif alias == "p1":
             data = {name: [stamp, regs[name]] for name in ("t1", "t2", "t3", "t4")}
+            if (dev.uid, day) in self.totals_gaps:
+                data = {name: [0, 0] for name in data}
             # electric_energy = t1 - t3, electric_energy_high = t2 - t4 (document example)
             data["electric_energy"] = [stamp, regs["t1"] - regs["t3"]]
             data["electric_energy_high"] = [stamp, regs["t2"] - regs["t4"]]

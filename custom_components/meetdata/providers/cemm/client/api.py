@@ -78,6 +78,10 @@ class CemmApi(MeterDataClient):
     history_quantities = (
         Quantity.ENERGY_IMPORT,
         Quantity.ENERGY_EXPORT,
+        Quantity.ENERGY_IMPORT_LOW,
+        Quantity.ENERGY_IMPORT_NORMAL,
+        Quantity.ENERGY_EXPORT_LOW,
+        Quantity.ENERGY_EXPORT_NORMAL,
         Quantity.ENERGY_NET_LOW,
         Quantity.ENERGY_NET_NORMAL,
         Quantity.GAS_VOLUME,

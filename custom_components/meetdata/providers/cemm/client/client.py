@@ -43,6 +43,7 @@ from .parse import (
     S0_ALIASES,
     CemmMeasurement,
     CemmSeries,
+    CemmValues,
     _aligned,
     _day_param,
     _grid_spacing,
@@ -68,6 +69,7 @@ from .series import (
     _s0_quantity,
     _series,
 )
+from .tariffs import tariff_readings
 
 #: The P1 registers that add up to import and export (t1/t2 delivered to the
 #: client at low/normal tariff, t3/t4 delivered back).
@@ -331,11 +333,12 @@ class CemmClient(CemmApi):
     ) -> list[IntervalSeries]:
         """Return the intervals of ``meter`` that start in [start, end), sorted.
 
-        p1: per-minute ENERGY_IMPORT / ENERGY_EXPORT from day data and daily
-        ENERGY_NET_LOW / ENERGY_NET_NORMAL from month data. p1-gas: GAS_VOLUME
-        per gas interval (hour for DSMR 4, 5 min for DSMR 5). s0x: PRODUCTION
-        or AUXILIARY per minute. Intervals not yet complete by the clock are
-        left out.
+        p1: per-minute ENERGY_IMPORT / ENERGY_EXPORT from day data, hourly
+        ENERGY_IMPORT_LOW / _NORMAL and ENERGY_EXPORT_LOW / _NORMAL divided by
+        the tariff registers, and daily ENERGY_NET_LOW / ENERGY_NET_NORMAL
+        from month data. p1-gas: GAS_VOLUME per gas interval (hour for DSMR 4,
+        5 min for DSMR 5). s0x: PRODUCTION or AUXILIARY per minute. Intervals
+        not yet complete by the clock are left out.
         """
         if meter.provider is not PROVIDER or meter.kind is MeterKind.GATEWAY:
             return []
@@ -365,28 +368,34 @@ class CemmClient(CemmApi):
             [self.async_get_day(ref.uid, ref.alias, _day_param(day)) for day in days]
         )
 
-    async def _register_readings(
-        self, ref: _Ref, days: list[date], groups: Mapping[str, tuple[str, ...]]
-    ) -> dict[str, list[RegisterReading]]:
+    async def _day_totals(self, ref: _Ref, days: list[date]) -> list[CemmValues]:
         """Read the registers at the end of each of ``days`` and of the day before.
 
-        ``groups`` names sums of totals fields (import = t1 + t2). An alias
-        without totals (HTTP 412) or a field missing gives no readings: the
-        intervals then keep what the minute data integrate to.
+        An alias without totals (HTTP 412) gives no answers.
         """
-        readings: dict[str, list[RegisterReading]] = {name: [] for name in groups}
         if not days:
-            return readings
+            return []
         moments = [days[0] - timedelta(days=1), *days]
         try:
-            answers = await _gather(
+            return await _gather(
                 [
                     self.async_get_totals(ref.uid, ref.alias, _day_param(day))
                     for day in moments
                 ]
             )
         except MeetdataUnsupportedError:
-            return readings
+            return []
+
+    @staticmethod
+    def _register_readings(
+        answers: list[CemmValues], groups: Mapping[str, tuple[str, ...]]
+    ) -> dict[str, list[RegisterReading]]:
+        """Return the readings of each sum of totals fields (import = t1 + t2).
+
+        A field missing gives no reading at that moment: without readings
+        the intervals keep what the minute data integrate to.
+        """
+        readings: dict[str, list[RegisterReading]] = {name: [] for name in groups}
         for name, fields in groups.items():
             for answer in answers:
                 items = [answer.values.get(field) for field in fields]
@@ -425,25 +434,29 @@ class CemmClient(CemmApi):
         end: datetime,
         now: datetime,
     ) -> list[IntervalSeries]:
-        """Per-minute import/export and daily net per tariff of a P1 meter.
+        """Per-minute import/export, hourly per tariff, daily net per tariff of a P1 meter.
 
         Import and export add up to the registers (import t1 + t2, export
         t3 + t4) between each two readings: the minute power decides only how
-        a span's increase is divided over its minutes.
+        a span's increase is divided over its minutes. Each tariff's hours add
+        up to its own register's increase over a day (tariffs.py); a day
+        without both readings, or not complete yet, has no hours per tariff.
         """
-        readings = await self._register_readings(ref, days, _P1_SUMS)
+        totals = await self._day_totals(ref, days)
+        readings = self._register_readings(totals, _P1_SUMS)
         span_days = self._span_days(days, readings, start, now)
         answers = await self._day_series(ref, span_days)
         span = (
             _local_midnight(span_days[0]) if span_days else start,
             _local_midnight(span_days[-1] + timedelta(days=1)) if span_days else end,
         )
-        imports, exports = await _compute(
+        fitted = await _compute(
             _answer_size(answers),
             _fitted_p1,
             answers,
             readings["import"],
             readings["export"],
+            tariff_readings(totals),
             span,
             start,
             end,
@@ -474,8 +487,10 @@ class CemmClient(CemmApi):
                     if start <= begin < end and finish <= now:
                         target.append(Interval(begin, finish, entry.value))
         return [
-            _series(meter, Quantity.ENERGY_IMPORT, imports),
-            _series(meter, Quantity.ENERGY_EXPORT, exports),
+            *(
+                _series(meter, quantity, intervals)
+                for quantity, intervals in fitted.items()
+            ),
             _series(meter, Quantity.ENERGY_NET_LOW, net_low),
             _series(meter, Quantity.ENERGY_NET_NORMAL, net_normal),
         ]
@@ -494,7 +509,9 @@ class CemmClient(CemmApi):
         The grid comes from the answer: minutes with the flow in L/min (DSMR 5
         as the document describes it), hours (DSMR 4) or 5 minutes, both in m³.
         """
-        readings = await self._register_readings(ref, days, {"gas": ("gas",)})
+        readings = self._register_readings(
+            await self._day_totals(ref, days), {"gas": ("gas",)}
+        )
         span_days = self._span_days(days, readings, start, now)
         entries: list[CemmMeasurement] = []
         for day, answer in zip(

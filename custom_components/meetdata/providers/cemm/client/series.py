@@ -25,6 +25,7 @@ from .parse import (
     _Ref,
     _require,
 )
+from .tariffs import TariffReading, split_tariffs
 
 #: Day answers holding more minutes than this become intervals in an executor
 #: (a 7-day history window is 10 080 minutes: ~20 ms of the event loop).
@@ -67,25 +68,44 @@ def _within(
     return [interval for interval in intervals if start <= interval.start < end]
 
 
+def _whole_hours(
+    intervals: Iterable[Interval], start: datetime, end: datetime
+) -> list[Interval]:
+    """Return the intervals that lie wholly in [start, end)."""
+    return [iv for iv in intervals if start <= iv.start and iv.end <= end]
+
+
 def _fitted_p1(
     answers: list[CemmSeries],
     imports_read: Sequence[RegisterReading],
     exports_read: Sequence[RegisterReading],
+    tariffs_read: Sequence[TariffReading],
     span: tuple[datetime, datetime],
     start: datetime,
     end: datetime,
     now: datetime,
-) -> tuple[list[Interval], list[Interval]]:
-    """Per-minute import and export fitted to the registers, starting in [start, end).
+) -> dict[Quantity, list[Interval]]:
+    """Per-minute import/export fitted to the registers, hourly per tariff, in [start, end).
 
     ``answers`` are the day data of every day of ``span``: a register span
-    needs all its minutes, also those outside [start, end).
+    needs all its minutes, also those outside [start, end), and so does the
+    tariff split of a day.
     """
     imports, exports = _p1_minutes(answers, span[0], span[1], now)
-    return (
-        _within(fit_to_registers(imports, imports_read), start, end),
-        _within(fit_to_registers(exports, exports_read), start, end),
-    )
+    fitted_in = fit_to_registers(imports, imports_read)
+    fitted_out = fit_to_registers(exports, exports_read)
+    in_low, in_normal = split_tariffs(fitted_in, tariffs_read, "t1", "t2")
+    out_low, out_normal = split_tariffs(fitted_out, tariffs_read, "t3", "t4")
+    # An hour per tariff only once it is over (the total's hour fills up).
+    until = min(end, now)
+    return {
+        Quantity.ENERGY_IMPORT: _within(fitted_in, start, end),
+        Quantity.ENERGY_EXPORT: _within(fitted_out, start, end),
+        Quantity.ENERGY_IMPORT_LOW: _whole_hours(in_low, start, until),
+        Quantity.ENERGY_IMPORT_NORMAL: _whole_hours(in_normal, start, until),
+        Quantity.ENERGY_EXPORT_LOW: _whole_hours(out_low, start, until),
+        Quantity.ENERGY_EXPORT_NORMAL: _whole_hours(out_normal, start, until),
+    }
 
 
 def _fitted_gas(
