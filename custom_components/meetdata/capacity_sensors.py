@@ -6,13 +6,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from homeassistant.components.sensor import SensorEntity, SensorEntityDescription
-from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .api.models import Meter, Quantity
+from .api.models import Quantity
 from .capacity import MINIMUM_PEAK_KW, Capacity
 from .coordinator import HistoryCoordinator
-from .entity import device_link
-from .ids import entity_unique_id
+from .entity import MeterDescribedEntity
 
 
 def capacity_sensors(
@@ -29,24 +27,16 @@ def capacity_sensors(
     ]
 
 
-class CapacitySensor(CoordinatorEntity[HistoryCoordinator], SensorEntity):
+class CapacitySensor(MeterDescribedEntity[HistoryCoordinator], SensorEntity):
     """A meter's monthly peak or rolling average, read from its statistic."""
 
-    _attr_has_entity_name = True
+    entity_description: SensorEntityDescription
 
-    def __init__(
-        self,
-        coordinator: HistoryCoordinator,
-        meter: Meter,
-        description: SensorEntityDescription,
-    ) -> None:
-        """Describe the sensor of ``description.key`` on ``meter``."""
-        super().__init__(coordinator)
-        self.meter = meter
-        self.entity_description = description
-        entry_id = coordinator.config_entry.entry_id
-        self._attr_unique_id = entity_unique_id(entry_id, meter, description.key)
-        self._attr_device_info = device_link(entry_id, meter)
+    async def async_added_to_hass(self) -> None:
+        """Also follow the latest readings: a failing meter is unavailable."""
+        await super().async_added_to_hass()
+        latest = self.coordinator.config_entry.runtime_data.latest
+        self.async_on_remove(latest.async_add_listener(self._handle_coordinator_update))
 
     @property
     def _capacity(self) -> Capacity | None:
@@ -54,8 +44,17 @@ class CapacitySensor(CoordinatorEntity[HistoryCoordinator], SensorEntity):
 
     @property
     def available(self) -> bool:
-        """Available while the meter's peak statistic can be read."""
-        return super().available and self._capacity is not None
+        """Available while the meter answers and its statistic is read.
+
+        Like the meter's other sensors, unavailable while its latest readings
+        fail (the statistic stays valid while only its history lags).
+        """
+        latest = self.coordinator.config_entry.runtime_data.latest
+        return (
+            super().available
+            and self._capacity is not None
+            and self.meter.key not in latest.outages.current
+        )
 
     @property
     def native_value(self) -> float | None:

@@ -25,7 +25,7 @@ from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from .api.models import Meter, Quantity
 from .capacity_sensors import capacity_sensors
 from .coordinator import LatestCoordinator
-from .entity import MeetdataEntity
+from .entity import MeterDescribedEntity
 from .ids import entity_unique_id
 from .runtime import MeetdataConfigEntry
 from .units import REACTIVE_ENERGY, REACTIVE_POWER
@@ -274,23 +274,10 @@ async def async_setup_entry(
     entry.async_on_unload(runtime.history.async_add_listener(_async_add_new))
 
 
-class MeetdataSensor(MeetdataEntity, SensorEntity):
+class MeetdataSensor(MeterDescribedEntity[LatestCoordinator], SensorEntity):
     """The latest value of one quantity of one meter."""
 
     entity_description: MeetdataSensorEntityDescription
-
-    def __init__(
-        self,
-        coordinator: LatestCoordinator,
-        meter: Meter,
-        description: MeetdataSensorEntityDescription,
-    ) -> None:
-        """Describe the sensor of ``description.key`` on ``meter``."""
-        super().__init__(coordinator, meter)
-        self.entity_description = description
-        self._attr_unique_id = entity_unique_id(
-            coordinator.config_entry.entry_id, meter, description.key
-        )
 
     @property
     def available(self) -> bool:

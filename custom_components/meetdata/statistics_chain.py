@@ -8,8 +8,9 @@ executor.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+import math
 from typing import Any
 
 from homeassistant.components.recorder.models import StatisticData, StatisticMetaData
@@ -42,6 +43,23 @@ async def _async_compute[T](
     if size > INLINE_INTERVALS:
         return await io.hass.async_add_executor_job(func, *args)
     return func(*args)
+
+
+async def _async_prime(io: RecorderIO, stat_id: str, chain: _Chain) -> None:
+    """Read the newest stored hour of a statistic once per run."""
+    if not chain.primed:
+        chain.stored_last = await io.async_newest_hour(stat_id)
+        chain.primed = True
+
+
+def _same_mean(row: StatisticData, stored: Mapping[int, tuple[Any, ...]]) -> bool:
+    """Return whether a mean row equals the stored row of its hour."""
+    old = stored.get(int(row["start"].timestamp()))
+    new = (row.get("mean"), row.get("min"), row.get("max"))
+    return old is not None and all(
+        a is not None and b is not None and math.isclose(a, b, rel_tol=1e-12)
+        for a, b in zip(old, new, strict=True)
+    )
 
 
 async def async_close_chains(
@@ -82,17 +100,23 @@ async def async_store(
     stat_id = metadata["statistic_id"]
     size = len(series.intervals)
     if series.quantity in MEAN_QUANTITIES:
-        await io.async_write(
-            metadata,
-            await _async_compute(io, size, _mean_rows, series.intervals, first, stop),
-        )
+        rows = await _async_compute(io, size, _mean_rows, series.intervals, first, stop)
+        if rows:
+            await _async_prime(io, stat_id, chain)
+        if rows and chain.stored_last is not None and chain.stored_last >= first:
+            stored_means = {
+                int(row["start"]): (row["mean"], row["min"], row["max"])
+                for row in await io.async_rows(
+                    stat_id, first, stop, {"mean", "min", "max"}
+                )
+            }
+            rows = [row for row in rows if not _same_mean(row, stored_means)]
+        await io.async_write(metadata, rows)
         return
     new = await _async_compute(io, size, _window_amounts, series.intervals, first, stop)
     if not new and chain.hour is None:
         return
-    if not chain.primed:
-        chain.stored_last = await io.async_newest_hour(stat_id)
-        chain.primed = True
+    await _async_prime(io, stat_id, chain)
     # Hours after the newest stored one need no read (a first backfill).
     stored = (
         {

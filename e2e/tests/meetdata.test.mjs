@@ -680,7 +680,7 @@ check("energy: a meter's two tariffs as two grid sources, both drawn in the dash
   for (const { from } of pairs) {
     assert.ok(grids.some((g) => g.from.includes(from.statistic_id)), `${from.statistic_id} is no grid import: ${JSON.stringify(grids)}`);
   }
-  await shot(page, "energy-settings-tariffs");
+  await shot(page, "energy-settings-tariffs", { doc: "energy_tariffs" });
   await open(page, "/energy");
   const bars = await yesterdaysBars();
   for (const { from } of pairs) {
@@ -688,7 +688,7 @@ check("energy: a meter's two tariffs as two grid sources, both drawn in the dash
     assert.ok(bars.some((s) => s.id === id || String(s.id).startsWith(`${id}-`)), `${id} draws no bars: ${JSON.stringify(bars)} (${stats.length} statistics)`);
   }
   await page.waitForTimeout(1_000);
-  await shot(page, "energy-dashboard-tariffs", { doc: "energy_tariffs" });
+  await shot(page, "energy-dashboard-tariffs");
 });
 
 check("statistics: the monthly capacity peak in a statistics graph", async () => {

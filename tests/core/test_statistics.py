@@ -148,10 +148,14 @@ async def test_dst_days(
     assert sum(row["state"] for row in rows) == pytest.approx(expected)
     assert rows[-1]["sum"] == pytest.approx(expected)
 
-    net_rows = await _rows(hass, statistic_id(p1, Quantity.ENERGY_NET_LOW), start, end)
-    ((_, net_low, _),) = cemm_sim.daily_net(DEFAULT_UID, day, day)
-    assert [row["state"] for row in net_rows] == pytest.approx([net_low])
-    assert net_rows[0]["start"] == start.timestamp()
+    ((_, net_low, net_normal),) = cemm_sim.daily_net(DEFAULT_UID, day, day)
+    for quantity, net in (
+        (Quantity.ENERGY_NET_LOW, net_low),
+        (Quantity.ENERGY_NET_NORMAL, net_normal),
+    ):
+        net_rows = await _rows(hass, statistic_id(p1, quantity), start, end)
+        assert [row["state"] for row in net_rows] == pytest.approx([net])
+        assert net_rows[0]["start"] == start.timestamp()
 
 
 def test_hourly_aggregation_dedupes_and_weights() -> None:

@@ -7,11 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from homeassistant.components.sensor import SensorEntity, SensorEntityDescription
-from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from ...api.models import Meter, Quantity
-from ...entity import device_link
-from ...ids import entity_unique_id
+from ...api.models import Quantity
+from ...entity import MeterDescribedEntity
 from ..base import MeetdataEntry
 from .client import CapacityPeak
 from .insights import DayAmount, FluviusInsightsCoordinator, MeterInsights
@@ -34,24 +32,12 @@ def fluvius_sensors(
     ]
 
 
-class FluviusInsightSensor(CoordinatorEntity[FluviusInsightsCoordinator], SensorEntity):
+class FluviusInsightSensor(
+    MeterDescribedEntity[FluviusInsightsCoordinator], SensorEntity
+):
     """A value computed from an EAN's quarter-hours: a day amount or a peak."""
 
-    _attr_has_entity_name = True
-
-    def __init__(
-        self,
-        coordinator: FluviusInsightsCoordinator,
-        meter: Meter,
-        description: SensorEntityDescription,
-    ) -> None:
-        """Describe the sensor of ``description.key`` on ``meter``."""
-        super().__init__(coordinator)
-        self.meter = meter
-        self.entity_description = description
-        entry_id = coordinator.config_entry.entry_id
-        self._attr_unique_id = entity_unique_id(entry_id, meter, description.key)
-        self._attr_device_info = device_link(entry_id, meter)
+    entity_description: SensorEntityDescription
 
     @property
     def _insights(self) -> MeterInsights | None:
