@@ -344,7 +344,8 @@ async def test_sensors(
     entries = er.async_entries_for_config_entry(
         entity_registry, loaded_wattworx.entry_id
     )
-    assert len(entries) == 2 * 5 + 2 * 2
+    # Electricity: five readings and the capacity peak; gas: two readings.
+    assert len(entries) == 2 * (5 + 1) + 2 * 2
 
 
 async def test_outage_and_recovery(
