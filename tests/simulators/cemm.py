@@ -496,10 +496,10 @@ class CemmSimulator:
         """Return the device with this uid."""
         return self.devices[uid]
 
-    def day_data(self, uid: str, day: date) -> DayData:
-        """Return the generated source data of one local day."""
+    def _day_args(self, uid: str, day: date) -> tuple[Any, ...]:
+        """Return what generates one local day of a device (seed to holiday)."""
         dev = self.devices[uid]
-        data = generate_day(
+        return (
             self.seed,
             uid,
             dev.solar_aliases(),
@@ -509,6 +509,10 @@ class CemmSimulator:
             dev.low_from,
             day in dev.low_days,
         )
+
+    def day_data(self, uid: str, day: date) -> DayData:
+        """Return the generated source data of one local day."""
+        data = generate_day(*self._day_args(uid, day))
         fixes = {
             (moment - data.start) // 60: watts
             for (fix_uid, moment), watts in self.corrections.items()
@@ -529,23 +533,13 @@ class CemmSimulator:
 
     def _whole_day(self, uid: str, day: date) -> _Sums:
         """Return the sums of a whole day (corrected minutes included)."""
-        dev = self.devices[uid]
         if any(
             fix_uid == uid and local_date(moment) == day
             for fix_uid, moment in self.corrections
         ):
             data = self.day_data(uid, day)
             return _sum_day(data, data.start + 60 * data.minutes, 300)
-        return _full_day_sums(
-            self.seed,
-            uid,
-            dev.solar_aliases(),
-            dev.aux_aliases(),
-            day,
-            dev.drift,
-            dev.low_from,
-            day in dev.low_days,
-        )
+        return _full_day_sums(*self._day_args(uid, day))
 
     def _now_s(self) -> int:
         """Return the clock in whole epoch seconds."""
