@@ -11,6 +11,7 @@ from aiohttp import web
 import pytest
 
 from .deprecation_guard import deprecation_reports
+from .recorder_db import recorder_db_url  # noqa: F401
 from .secrets_guard import assert_no_secret, hass_texts, record_text
 from .simulators.server import start_app
 
