@@ -60,6 +60,28 @@ def month_start(moment: datetime, back: int = 0) -> datetime:
     )
 
 
+#: Per local month: its highest read quarter and its highest estimated one.
+type MonthBests = dict[str, tuple[Interval | None, Interval | None]]
+
+
+def month_bests(powers: Iterable[Interval]) -> MonthBests:
+    """Return the highest read and estimated quarter-hour power of each month.
+
+    Pure (it runs in an executor for long periods).
+    """
+    best: MonthBests = {}
+    for item in powers:
+        month = month_key(item.start)
+        read, estimated = best.get(month, (None, None))
+        if item.quality in PEAK_QUALITIES:
+            if read is None or item.value > read.value:
+                read = item
+        elif estimated is None or item.value > estimated.value:
+            estimated = item
+        best[month] = (read, estimated)
+    return best
+
+
 @dataclass(frozen=True, slots=True)
 class Peak:
     """A quarter hour's average power (kW) and its start."""
@@ -154,25 +176,11 @@ class CapacityBook:
         return self._months.get(meter_key, {}).get(month, MonthPeaks())
 
     def observe(
-        self,
-        meter_key: str,
-        powers: Iterable[Interval],
-        first: datetime,
-        stop: datetime,
+        self, meter_key: str, bests: MonthBests, first: datetime, stop: datetime
     ) -> None:
-        """Take in the quarter-hour powers of the period [first, stop) just read."""
-        best: dict[str, tuple[Interval | None, Interval | None]] = {}
-        for item in powers:
-            month = month_key(item.start)
-            read, estimated = best.get(month, (None, None))
-            if item.quality in PEAK_QUALITIES:
-                if read is None or item.value > read.value:
-                    read = item
-            elif estimated is None or item.value > estimated.value:
-                estimated = item
-            best[month] = (read, estimated)
+        """Take in the best quarters per month of the period [first, stop) just read."""
         months = self._months.setdefault(meter_key, {})
-        for month, (read, estimated) in best.items():
+        for month, (read, estimated) in bests.items():
             old = months.get(month, MonthPeaks())
             months[month] = MonthPeaks(
                 _higher(old.read, read, first, stop),

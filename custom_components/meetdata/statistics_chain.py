@@ -36,7 +36,7 @@ class _Chain:
     stop: int | None = None
 
 
-async def _async_compute[T](
+async def async_compute[T](
     io: RecorderIO, size: int, func: Callable[..., T], *args: Any
 ) -> T:
     """Run a pure computation over ``size`` items, in an executor if large."""
@@ -100,7 +100,7 @@ async def async_store(
     stat_id = metadata["statistic_id"]
     size = len(series.intervals)
     if series.quantity in MEAN_QUANTITIES:
-        rows = await _async_compute(io, size, _mean_rows, series.intervals, first, stop)
+        rows = await async_compute(io, size, _mean_rows, series.intervals, first, stop)
         if rows:
             await _async_prime(io, stat_id, chain)
         if rows and chain.stored_last is not None and chain.stored_last >= first:
@@ -113,7 +113,7 @@ async def async_store(
             rows = [row for row in rows if not _same_mean(row, stored_means)]
         await io.async_write(metadata, rows)
         return
-    new = await _async_compute(io, size, _window_amounts, series.intervals, first, stop)
+    new = await async_compute(io, size, _window_amounts, series.intervals, first, stop)
     if not new and chain.hour is None:
         return
     await _async_prime(io, stat_id, chain)
@@ -132,7 +132,7 @@ async def async_store(
     merged = {h: state for h, (state, _) in stored.items()} | new
     if chain.hour is None and chain.stored_last is not None:
         chain.total = await io.async_sum_before(stat_id, first)
-    rows, chain.total, last = await _async_compute(
+    rows, chain.total, last = await async_compute(
         io, len(merged), _chain_rows, merged, stored, chain.total
     )
     if last is not None:

@@ -22,11 +22,12 @@ from .api.errors import (
     MeetdataResponseError,
     MeetdataTooLargeError,
 )
-from .api.models import Interval, IntervalSeries, Meter, Quantity
+from .api.models import IntervalSeries, Meter, Quantity
+from .capacity import MonthBests, month_bests
 from .const import LOGGER
 from .holes import Hole
 from .recorder_io import RecorderIO
-from .statistics_chain import _Chain, async_close_chains, async_store
+from .statistics_chain import _Chain, async_close_chains, async_compute, async_store
 from .statistics_rows import HOUR, MetadataOf, _hour_of, _utc
 
 #: A window refused as too long is halved down to a day, then tried as an hour.
@@ -35,7 +36,7 @@ LAST_SPLIT = timedelta(hours=1)
 #: A meter's run stops after this many failed windows in a row.
 MAX_FAILED_WINDOWS = 2
 #: Takes a meter's quarter-hour powers of the period [first, stop) just read.
-type PowerObserver = Callable[[str, list[Interval], datetime, datetime], None]
+type PowerObserver = Callable[[str, MonthBests, datetime, datetime], None]
 #: Errors that ask for a shorter period.
 _TOO_LONG = (MeetdataInvalidRequestError, MeetdataTooLargeError)
 #: Errors of one window that do not stop the run (rate limits do).
@@ -103,24 +104,20 @@ def _smaller(span: timedelta) -> timedelta | None:
 
 def _with_quarter_hour_power(
     series: list[IntervalSeries],
-    meter: Meter,
-    first: datetime,
-    stop: datetime,
-    observe: PowerObserver | None,
-) -> list[IntervalSeries]:
+) -> tuple[list[IntervalSeries], MonthBests | None]:
     """Add the quarter-hour power statistic's series (read quarters only).
 
-    ``observe`` sees every quarter, estimates included.
+    Also returns each month's best quarters, estimates included (None: the
+    series give no quarter-hour power). Pure: long windows run it in an
+    executor.
     """
     powers = quarter_hour_power_series(series)
     if powers is None:
-        return series
-    if observe is not None:
-        observe(meter.key, powers.intervals, first, stop)
+        return series, None
     return [
         *(item for item in series if item.quantity is not Quantity.QUARTER_HOUR_POWER),
         read_only(powers),
-    ]
+    ], month_bests(powers.intervals)
 
 
 async def async_import_windows(
@@ -191,9 +188,14 @@ async def async_import_windows(
             continue
         refused = None
         run.streak = 0
-        series = _with_quarter_hour_power(
-            series, meter, window_start, window_end, observe
+        series, bests = await async_compute(
+            io,
+            sum(len(item.intervals) for item in series),
+            _with_quarter_hour_power,
+            series,
         )
+        if bests is not None and observe is not None:
+            observe(meter.key, bests, window_start, window_end)
         for item in series:
             await async_store(
                 io,
