@@ -24,6 +24,8 @@ latest reading per EAN).
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 import gc
@@ -193,14 +195,32 @@ async def _account(
 
 
 def _stat_ids(account: Account, meters: list[tuple[str, Any]]) -> list[str]:
-    """Return every statistic id the importer may write for these meters."""
+    """Return every statistic id the importer may write for these meters.
+
+    Besides the quantities a provider sends, the importer derives the
+    quarter-hour power from quarter-hour import amounts.
+    """
+    from custom_components.meetdata.api.models import Quantity
     from custom_components.meetdata.statistics_rows import statistic_id
 
     return [
         statistic_id(meter, quantity)
         for provider, meter in meters
-        for quantity in account.clients[provider].history_quantities
+        for quantity in (
+            *account.clients[provider].history_quantities,
+            Quantity.QUARTER_HOUR_POWER,
+        )
     ]
+
+
+def _release_freed_memory() -> None:
+    """Return the memory the bare import freed to the OS (glibc's malloc_trim).
+
+    Otherwise the resident set during our next half would still hold the
+    freed heap of the baseline's rows, which is not ours.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 async def _ours(
@@ -398,6 +418,7 @@ async def large_account(
             # full collection would walk them; the resident set would hold them).
             del stored
             gc.collect()
+            _release_freed_memory()
             log(f"bare half {index}: {part.text()}")
             bare.add(part)
         steady = await _ours(hass, account, ordered, now, monitor, jobs, probe)
