@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -68,6 +69,8 @@ from .times import day_end, local_date, local_day_start, parse_date
 from .transport import WattworxTransport
 
 _LOGGER = logging.getLogger(__name__)
+#: Day detail rows beyond this become series in an executor (about three days).
+EXECUTOR_ROWS = 300
 
 
 class WattworxClient(WattworxTransport, MeterDataClient):
@@ -423,6 +426,11 @@ class WattworxClient(WattworxTransport, MeterDataClient):
         details = await self.async_get_day_detail_values(meter.key, first, last)
         if meter.kind is MeterKind.GAS:
             return [gas_series(meter.key, details, start, end)]
+        if len(details) > EXECUTOR_ROWS:
+            # Six series of a month of quarters: too long a step for the event loop.
+            return await asyncio.get_running_loop().run_in_executor(
+                None, electricity_series, meter.key, details, start, end
+            )
         return electricity_series(meter.key, details, start, end)
 
     def earliest_history(self, meter: Meter) -> datetime | None:
