@@ -24,8 +24,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .api.capacity import PEAK_QUALITIES
-from .api.models import Interval
+from .api.capacity import PEAK_QUALITIES, quarter_hour_power_series, read_only
+from .api.models import Interval, IntervalSeries, Quantity
 from .const import DOMAIN
 from .recorder_io import RecorderIO
 
@@ -254,3 +254,21 @@ async def async_capacity(
             ),
         )
     return result
+
+
+def with_quarter_hour_power(
+    series: list[IntervalSeries],
+) -> tuple[list[IntervalSeries], MonthBests | None]:
+    """Add the quarter-hour power statistic's series (read quarters only).
+
+    Also returns each month's best quarters, estimates included (None: the
+    series give no quarter-hour power). Pure: long windows run it in an
+    executor.
+    """
+    powers = quarter_hour_power_series(series)
+    if powers is None:
+        return series, None
+    return [
+        *(item for item in series if item.quantity is not Quantity.QUARTER_HOUR_POWER),
+        read_only(powers),
+    ], month_bests(powers.intervals)

@@ -36,6 +36,7 @@ from .const import (
 )
 from .ids import kept_data
 from .migrate import MINOR_VERSION, VERSION
+from .price_form import check_prices, price_kinds, price_sections
 from .providers import PROVIDERS, get_spec
 from .providers.base import FlowStep, ProviderFlowStep, ProviderSpec
 from .runtime import MeetdataConfigEntry
@@ -167,7 +168,7 @@ class MeetdataConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class MeetdataOptionsFlow(OptionsFlowBase):
-    """Update interval, history depth and which meters to include."""
+    """Update interval, history depth, which meters to include, and prices."""
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
@@ -176,7 +177,12 @@ class MeetdataOptionsFlow(OptionsFlowBase):
         entry: MeetdataConfigEntry = self.config_entry
         if entry.state is not ConfigEntryState.LOADED:
             return self.async_abort(reason="not_loaded")
+        kinds = price_kinds(entry.runtime_data.client.history_quantities)
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
         if user_input is not None:
+            errors, placeholders = check_prices(self.hass, user_input)
+        if user_input is not None and not errors:
             if CONF_METERS in user_input:
                 # What the form offered: a meter among these left unselected
                 # stays out; one that appears later joins the selection.
@@ -213,6 +219,7 @@ class MeetdataOptionsFlow(OptionsFlowBase):
                 vol.Optional(CONF_METERS): SelectSelector(
                     SelectSelectorConfig(options=meter_options, multiple=True)
                 ),
+                **price_sections(kinds, self.hass.config.currency),
             }
         )
         current = {
@@ -220,10 +227,13 @@ class MeetdataOptionsFlow(OptionsFlowBase):
             CONF_HISTORY_DAYS: spec.default_history_days,
             CONF_METERS: [meter.key for meter in entry.runtime_data.all_meters],
             **entry.options,
+            **(user_input or {}),
         }
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(schema, current),
+            errors=errors,
+            description_placeholders=placeholders or None,
         )
 
 

@@ -18,9 +18,11 @@ from .api.failure_domains import FailureDomains, entry_wide, most_telling
 from .api.models import LatestReadings, Meter, MeterKind, Quantity
 from .capacity import Capacity, async_capacity
 from .const import DOMAIN, HISTORY_UPDATE_INTERVAL, LOGGER
+from .costs import CostPricer
 from .errors import ha_error, service_call_error
 from .ids import statistics_of
 from .outages import MeterOutages
+from .prices import price_settings
 from .repairs import (
     ISSUE_NO_PERMISSION,
     async_clear_meter_issue,
@@ -169,7 +171,11 @@ class HistoryCoordinator(MeetdataCoordinator[dict[str, datetime]]):
         )
         self.history_days = history_days
         self.importer = StatisticsImporter(
-            hass, client, entry, metadata=statistics_of(hass, entry)
+            hass,
+            client,
+            entry,
+            metadata=statistics_of(hass, entry),
+            pricer=CostPricer(hass, price_settings(entry.options), entry),
         )
         self.outages = MeterOutages(entry.title, "history import")
         #: This month's peak and the rolling average, by meter key (meters

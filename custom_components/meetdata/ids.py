@@ -124,7 +124,11 @@ def statistics_of(hass: HomeAssistant, entry: ConfigEntry) -> MetadataOf:
         if tag is None:
             tag = async_claim_meters(hass, entry, [meter.key])[meter.key]
         return statistic_metadata(
-            meter, quantity, tag=tag, holder=entry.title if tag else None
+            meter,
+            quantity,
+            tag=tag,
+            holder=entry.title if tag else None,
+            currency=hass.config.currency,
         )
 
     return metadata

@@ -25,11 +25,14 @@ from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
 from .api.base import MeterDataClient
-from .api.models import Meter, Quantity
-from .capacity import CapacityBook
+from .api.models import IntervalSeries, Meter, Quantity
+from .capacity import CapacityBook, with_quarter_hour_power
 from .const import LOGGER
+from .costs import CostPricer
 from .holes import Hole, HoleBook, error_text
+from .prices import PRICED
 from .recorder_io import RecorderIO
+from .statistics_chain import async_compute
 from .statistics_rows import MetadataOf, _hour_of, _utc, statistic_metadata, zeroed_rows
 from .statistics_windows import (
     MAX_FAILED_WINDOWS,
@@ -50,11 +53,12 @@ class StatisticsImporter:
         entry: ConfigEntry | None = None,
         *,
         metadata: MetadataOf = statistic_metadata,
+        pricer: CostPricer | None = None,
     ) -> None:
         """Bind to Home Assistant, a provider client, its entry and its statistic ids.
 
         The entry keeps the holes; ``metadata`` gives a meter's statistic of one
-        quantity its metadata (and id).
+        quantity its metadata (and id); ``pricer`` adds cost statistics.
         """
         self.hass = hass
         self.client = client
@@ -64,6 +68,8 @@ class StatisticsImporter:
         self.peaks = CapacityBook(hass, entry)
         #: The metadata (and id) of a meter's statistic of one quantity.
         self.metadata = metadata
+        #: Prices the amounts of each window (no settings: no costs).
+        self.pricer = pricer or CostPricer(hass, [])
         #: Reads and (job-sized) writes of our rows through the recorder.
         self.io = RecorderIO(hass)
         #: One writer at a time: the schedule, the import_history action and
@@ -167,12 +173,52 @@ class StatisticsImporter:
             changed = await self.client.async_earliest_change(meter, start, now)
             if changed is not None:
                 start = min(start, max(changed, since))
+            # Costs behind their amounts (a price that became known later,
+            # a price source set since): re-read where they stopped.
+            catch_up = await self._async_cost_catch_up(meter, since, overlap, now)
+            if catch_up is not None:
+                start = min(start, catch_up)
         earliest = self.client.earliest_history(meter)
         if earliest is not None:
             start = max(start, earliest)
         if self.client.max_history is not None:
             start = max(start, now - self.client.max_history)
         return start
+
+    async def _async_cost_catch_up(
+        self, meter: Meter, since: datetime, overlap: timedelta, now: datetime
+    ) -> datetime | None:
+        """Return where lagging cost statistics of ``meter`` catch up (None: none lag)."""
+        if not self.pricer.settings:
+            return None
+        newest: dict[Quantity, datetime | None] = {}
+        for setting in self.pricer.settings:
+            priced = PRICED[setting.kind]
+            for quantity in (priced.total, priced.cost):
+                newest[quantity] = await self.async_last_hour(
+                    self.metadata(meter, quantity)["statistic_id"]
+                )
+        return await self.pricer.async_catch_up(meter, newest, since, overlap, now)
+
+    async def _async_derive(
+        self,
+        meter: Meter,
+        series: list[IntervalSeries],
+        first: datetime,
+        stop: datetime,
+    ) -> list[IntervalSeries]:
+        """Add a window's quarter-hour power (and its month peaks) and costs."""
+        series, bests = await async_compute(
+            self.io,
+            sum(len(item.intervals) for item in series),
+            with_quarter_hour_power,
+            series,
+        )
+        if bests is not None:
+            self.peaks.observe(meter.key, bests, first, stop)
+        return await self.pricer.async_with_costs(
+            self.io, series, first, stop, dt_util.utcnow()
+        )
 
     async def async_import_period(
         self, meter: Meter, start: datetime, end: datetime, window: timedelta
@@ -218,7 +264,7 @@ class StatisticsImporter:
                 end,
                 window,
                 run,
-                self.peaks.observe,
+                self._async_derive,
             )
             newest |= outcome.newest
             failed += outcome.failed
@@ -268,7 +314,7 @@ class StatisticsImporter:
                 hole.end,
                 window,
                 run,
-                self.peaks.observe,
+                self._async_derive,
             )
             newest |= outcome.newest
             left = [

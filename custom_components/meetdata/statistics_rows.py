@@ -17,7 +17,7 @@ from homeassistant.components.recorder.statistics import (
     STATISTIC_UNIT_TO_UNIT_CONVERTER,
 )
 
-from .api.models import MEAN_QUANTITIES, QUANTITY_UNITS, Interval, Meter, Quantity
+from .api.models import MEAN_QUANTITIES, QUANTITY_UNITS, Interval, Meter, Quantity, Unit
 from .const import DOMAIN
 
 HOUR = 3600
@@ -42,13 +42,20 @@ type MetadataOf = Callable[[Meter, Quantity], StatisticMetaData]
 
 
 def statistic_metadata(
-    meter: Meter, quantity: Quantity, *, tag: str = "", holder: str | None = None
+    meter: Meter,
+    quantity: Quantity,
+    *,
+    tag: str = "",
+    holder: str | None = None,
+    currency: str = "EUR",
 ) -> StatisticMetaData:
     """Return metadata that every supported Home Assistant version accepts.
 
-    ``holder`` (the entry's title) follows the name of tagged statistics.
+    ``holder`` (the entry's title) follows the name of tagged statistics;
+    costs are in ``currency``.
     """
-    unit = str(QUANTITY_UNITS[quantity])
+    fixed = QUANTITY_UNITS[quantity]
+    unit = currency if fixed is Unit.CURRENCY else str(fixed)
     is_mean = quantity in MEAN_QUANTITIES
     label = str(quantity).replace("_", " ").capitalize()
     name = f"{meter.name or meter.key} {label}"

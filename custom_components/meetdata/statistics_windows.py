@@ -8,12 +8,11 @@ it as a hole when later hours were stored). A meter's run stops after
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .api.base import MeterDataClient
-from .api.capacity import quarter_hour_power_series, read_only
 from .api.errors import (
     MeetdataConnectionError,
     MeetdataError,
@@ -23,11 +22,10 @@ from .api.errors import (
     MeetdataTooLargeError,
 )
 from .api.models import IntervalSeries, Meter, Quantity
-from .capacity import MonthBests, month_bests
 from .const import LOGGER
 from .holes import Hole
 from .recorder_io import RecorderIO
-from .statistics_chain import _Chain, async_close_chains, async_compute, async_store
+from .statistics_chain import _Chain, async_close_chains, async_store
 from .statistics_rows import HOUR, MetadataOf, _hour_of, _utc
 
 #: A window refused as too long is halved down to a day, then tried as an hour.
@@ -35,8 +33,10 @@ MIN_SPLIT = timedelta(days=1)
 LAST_SPLIT = timedelta(hours=1)
 #: A meter's run stops after this many failed windows in a row.
 MAX_FAILED_WINDOWS = 2
-#: Takes a meter's quarter-hour powers of the period [first, stop) just read.
-type PowerObserver = Callable[[str, MonthBests, datetime, datetime], None]
+#: Adds the series derived from a window [first, stop) just read.
+type Derive = Callable[
+    [Meter, list[IntervalSeries], datetime, datetime], Awaitable[list[IntervalSeries]]
+]
 #: Errors that ask for a shorter period.
 _TOO_LONG = (MeetdataInvalidRequestError, MeetdataTooLargeError)
 #: Errors of one window that do not stop the run (rate limits do).
@@ -102,24 +102,6 @@ def _smaller(span: timedelta) -> timedelta | None:
     return None
 
 
-def _with_quarter_hour_power(
-    series: list[IntervalSeries],
-) -> tuple[list[IntervalSeries], MonthBests | None]:
-    """Add the quarter-hour power statistic's series (read quarters only).
-
-    Also returns each month's best quarters, estimates included (None: the
-    series give no quarter-hour power). Pure: long windows run it in an
-    executor.
-    """
-    powers = quarter_hour_power_series(series)
-    if powers is None:
-        return series, None
-    return [
-        *(item for item in series if item.quantity is not Quantity.QUARTER_HOUR_POWER),
-        read_only(powers),
-    ], month_bests(powers.intervals)
-
-
 async def async_import_windows(
     client: MeterDataClient,
     io: RecorderIO,
@@ -129,16 +111,16 @@ async def async_import_windows(
     end: datetime,
     window: timedelta,
     run: _Run,
-    observe: PowerObserver | None = None,
+    derive: Derive | None = None,
 ) -> _Outcome:
     """Import [start, end) window by window, past windows that fail.
 
     A window refused as too long or too large is halved (the shorter
     span stays for the rest of the period); one that fails at the
     shortest span, or for another reason, is skipped. Refused
-    credentials, rate limits and meter-wide errors stop at once. The
-    quarter-hour power of each window is derived from its import amounts
-    (``observe`` sees it).
+    credentials, rate limits and meter-wide errors stop at once. ``derive``
+    adds what each window gives besides its own series (the quarter-hour
+    power, costs).
     """
     start = _utc(_hour_of(start))
     chains: dict[Quantity, _Chain] = {}
@@ -188,14 +170,8 @@ async def async_import_windows(
             continue
         refused = None
         run.streak = 0
-        series, bests = await async_compute(
-            io,
-            sum(len(item.intervals) for item in series),
-            _with_quarter_hour_power,
-            series,
-        )
-        if bests is not None and observe is not None:
-            observe(meter.key, bests, window_start, window_end)
+        if derive is not None:
+            series = await derive(meter, series, window_start, window_end)
         for item in series:
             await async_store(
                 io,

@@ -6,7 +6,8 @@
 //   deleting the demo entry, adding the same account through the config flow (a wrong
 //   credential first) -> the Energy dashboard configured with Meetdata statistics, showing
 //   bars -> (2026.x) grid power from Meetdata beside them, the dashboard showing bars and power
-//   -> one meter's two tariffs as two grid sources -> the monthly capacity peak in a statistics graph.
+//   -> one meter's two tariffs as two grid sources -> the monthly capacity peak in a statistics graph
+//   -> prices in the options, a grid connection with its cost statistics, costs in the dashboard.
 // The same steps run on Home Assistant 2026.11 (scripts/e2e) and 2025.4 (scripts/e2e --ha 2025.4):
 // where their frontends differ, a step takes either form.
 // Adding a provider to scripts/develop.py's SIMULATORS adds it here (see providers.mjs).
@@ -737,4 +738,102 @@ check("statistics: the monthly capacity peak in a statistics graph", async () =>
   assert.ok(drawn.some((v) => Math.abs(v - peak) < 0.01 * Math.max(1, peak)), `the graph draws ${JSON.stringify(drawn)}, the statistics say ${peak}`);
   await page.waitForTimeout(1_000);
   await shot(page, "capacity-peaks", { locator: card, doc: "capacity_peaks" });
+});
+
+/** POST to Home Assistant's REST API through the logged-in frontend. */
+async function callApi(page, path, data) {
+  return page.evaluate(([p, d]) => document.querySelector("home-assistant").hass.callApi("POST", p, d), [path, data]);
+}
+
+/** Run an entry's options flow through the REST API the frontend uses, with `prices` set. */
+async function setPrices(page, entryId, prices) {
+  const form = await callApi(page, "config/config_entries/options/flow", { handler: entryId, show_advanced_options: false });
+  assert.equal(form.type, "form", JSON.stringify(form));
+  const sections = form.data_schema.filter((f) => f.type === "expandable").map((f) => f.name);
+  for (const name of Object.keys(prices)) assert.ok(sections.includes(name), `no ${name} section in ${JSON.stringify(sections)}`);
+  // Keep every other option as the form suggests it.
+  const kept = Object.fromEntries(
+    form.data_schema.filter((f) => f.type !== "expandable" && f.description?.suggested_value !== undefined).map((f) => [f.name, f.description.suggested_value]),
+  );
+  const done = await callApi(page, `config/config_entries/options/flow/${form.flow_id}`, { ...kept, ...prices });
+  assert.equal(done.type, "create_entry", JSON.stringify(done));
+}
+
+check("energy: costs of a Meetdata grid connection from its cost statistics", async (t) => {
+  const page = state.page;
+  await open(page, "/config/energy/electricity");
+  const gridConnections = page.getByRole("button", { name: "Add grid connection", exact: true });
+  await gridConnections.or(page.getByRole("button", { name: /Add consumption/i })).first().waitFor();
+  if (!(await gridConnections.count())) {
+    t.skip("this Home Assistant's grid settings differ (2025.x); the websocket test covers it");
+    return;
+  }
+  const kenter = PROVIDERS.find((p) => p.provider === "kenter");
+  const entry = kenter && (await entryOf(kenter));
+  assert.ok(entry, "no Kenter entry");
+  await setPrices(page, entry.entry_id, {
+    import_price: { source: "fixed", price: 0.3 },
+    export_price: { source: "fixed", price: 0.08 },
+  });
+  const priced = await until("Kenter's cost statistics", async () => {
+    const stats = await meetdataSumStatistics();
+    const byId = (id) => stats.find((s) => s.statistic_id === id);
+    for (const cost of stats.filter((s) => s.statistic_id.startsWith("meetdata:kenter_") && s.statistic_id.endsWith("_energy_import_cost"))) {
+      const prefix = cost.statistic_id.slice(0, -"_energy_import_cost".length);
+      const from = byId(`${prefix}_energy_import`);
+      const to = byId(`${prefix}_energy_export`);
+      const compensation = byId(`${prefix}_energy_export_compensation`);
+      if (from && to && compensation) return { from, to, cost, compensation };
+    }
+    return false;
+  }, { timeout: 180_000, interval: 2_000 });
+  // The pickers leave statistics out that a grid connection already uses: the earlier
+  // steps' connection of this meter (without costs) makes way for the one with costs.
+  const before = await ws(page, { type: "energy/get_prefs" });
+  const mine = new Set([priced.from.statistic_id, priced.to.statistic_id]);
+  const kept = before.energy_sources.filter((s) => !(s.type === "grid" && gridSources({ energy_sources: [s] })[0].from.some((id) => mine.has(id))));
+  if (kept.length !== before.energy_sources.length) {
+    await ws(page, { type: "energy/save_prefs", energy_sources: kept, device_consumption: before.device_consumption });
+    await open(page, "/config/energy/electricity");
+  }
+  assert.equal(priced.cost.statistics_unit_of_measurement, "EUR");
+  // Each hour's cost is its kWh times the fixed price.
+  const start = new Date(Date.now() - 3 * 86_400_000).toISOString();
+  // The new price fills the costs back over the imported history, oldest first.
+  const rows = await until("hourly costs of the last days", async () => {
+    const found = await ws(page, { type: "recorder/statistics_during_period", start_time: start, statistic_ids: [priced.from.statistic_id, priced.cost.statistic_id], period: "hour", types: ["change"] });
+    return (found[priced.cost.statistic_id] ?? []).length >= 24 ? found : false;
+  }, { timeout: 180_000, interval: 2_000 });
+  const kwh = new Map((rows[priced.from.statistic_id] ?? []).map((r) => [r.start, r.change]));
+  const costs = rows[priced.cost.statistic_id];
+  for (const row of costs) assert.ok(Math.abs(row.change - 0.3 * kwh.get(row.start)) < 1e-6, `cost ${row.change} of ${kwh.get(row.start)} kWh at ${row.start}`);
+
+  await energyDialog("Add grid connection", "dialog-energy-grid-settings", async (dialog) => {
+    await pickStatistic(dialog, "Energy imported from grid", priced.from.statistic_id, externalOption(priced.from));
+    await dialog.getByText("Use an entity tracking the total costs", { exact: true }).click();
+    await pickStatistic(dialog, "Entity with the total costs", priced.cost.statistic_id, externalOption(priced.cost));
+    await pickStatistic(dialog, "Energy exported to grid", priced.to.statistic_id, externalOption(priced.to));
+    await dialog.getByText("Use an entity tracking the total compensation", { exact: true }).click();
+    await pickStatistic(dialog, "Entity with the total compensation", priced.compensation.statistic_id, externalOption(priced.compensation));
+  });
+  const prefs = await ws(page, { type: "energy/get_prefs" });
+  const source = prefs.energy_sources.find((s) => s.type === "grid" && s.stat_energy_from === priced.from.statistic_id);
+  assert.equal(source?.stat_cost, priced.cost.statistic_id, JSON.stringify(prefs.energy_sources));
+  assert.equal(source?.stat_compensation, priced.compensation.statistic_id);
+  const validation = await ws(page, { type: "energy/validate" });
+  const index = prefs.energy_sources.indexOf(source);
+  assert.deepEqual(validation.energy_sources[index], [], JSON.stringify(validation.energy_sources[index]));
+
+  await open(page, "/energy");
+  await yesterdaysBars();
+  const table = page.locator("hui-energy-sources-table-card").first();
+  await table.waitFor();
+  const text = await until("costs in the sources table", async () => {
+    const content = (await table.innerText().catch(() => "")).replace(/\s+/g, " ");
+    return /Total costs/.test(content) && /€\s?[1-9]|€\s?0[.,]\d*[1-9]/.test(content) ? content : false;
+  }, { timeout: 30_000, interval: 1_000 });
+  t.diagnostic(`sources table: ${text.slice(0, 300)}`);
+  await table.scrollIntoViewIfNeeded();
+  await page.waitForTimeout(1_000);
+  await shot(page, "energy-costs", { locator: table, doc: "energy_costs" });
 });

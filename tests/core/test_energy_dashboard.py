@@ -8,9 +8,13 @@ unified grid source), so the source is built for the running release.
 
 from __future__ import annotations
 
+from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from homeassistant.components.energy import data as energy_data
+from homeassistant.components.recorder import get_instance
+from homeassistant.components.recorder.statistics import get_metadata
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
@@ -22,7 +26,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
-from ..helpers import entity_id_of
+from ..helpers import entity_id_of, stat_rows
 from ..simulators.cemm import DEFAULT_UID, CemmSimulator
 
 ENERGY_FROM = "meetdata:cemm_ffffffffffff_p1_energy_import"
@@ -55,6 +59,27 @@ def grid_source(power_entity: str) -> dict[str, Any]:
     }
 
 
+async def _assert_source_validates(
+    hass: HomeAssistant, hass_ws_client: WebSocketGenerator, source: dict[str, Any]
+) -> None:
+    """Save ``source`` as the only energy source; energy/validate finds nothing."""
+    assert await async_setup_component(hass, "energy", {})
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {
+            "type": "energy/save_prefs",
+            "energy_sources": [source],
+            "device_consumption": [],
+        }
+    )
+    saved = await client.receive_json()
+    assert saved["success"], saved
+    await client.send_json_auto_id({"type": "energy/validate"})
+    result = await client.receive_json()
+    assert result["success"], result
+    assert result["result"]["energy_sources"] == [[]]
+
+
 @pytest.mark.recorder_db
 async def test_grid_power_source_validates(
     hass: HomeAssistant,
@@ -82,18 +107,72 @@ async def test_grid_power_source_validates(
     do_adhoc_statistics(hass, start=start)
     await async_wait_recording_done(hass)
 
-    assert await async_setup_component(hass, "energy", {})
-    client = await hass_ws_client(hass)
-    await client.send_json_auto_id(
-        {
-            "type": "energy/save_prefs",
-            "energy_sources": [grid_source(entity_id)],
-            "device_consumption": [],
+    await _assert_source_validates(hass, hass_ws_client, grid_source(entity_id))
+
+
+COST_FROM = "meetdata:cemm_ffffffffffff_p1_energy_import_cost"
+COST_TO = "meetdata:cemm_ffffffffffff_p1_energy_export_compensation"
+
+
+def priced_grid_source() -> dict[str, Any]:
+    """Return a grid source with Meetdata energy and its cost statistics."""
+    no_price = {"entity_energy_price": None, "number_energy_price": None}
+    if "flow_from" not in _grid_keys():
+        return {
+            "type": "grid",
+            "stat_energy_from": ENERGY_FROM,
+            "stat_energy_to": ENERGY_TO,
+            "stat_cost": COST_FROM,
+            "stat_compensation": COST_TO,
+            **no_price,
+            "entity_energy_price_export": None,
+            "number_energy_price_export": None,
+            "cost_adjustment_day": 0,
         }
+    return {
+        "type": "grid",
+        "flow_from": [
+            {"stat_energy_from": ENERGY_FROM, "stat_cost": COST_FROM, **no_price}
+        ],
+        "flow_to": [
+            {"stat_energy_to": ENERGY_TO, "stat_compensation": COST_TO, **no_price}
+        ],
+        "cost_adjustment_day": 0,
+    }
+
+
+@pytest.mark.recorder_db
+async def test_cost_statistics_validate(
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    cemm_entry: MockConfigEntry,
+) -> None:
+    """Fixed prices give cost statistics in euros that pass energy/validate."""
+    hass.config_entries.async_update_entry(
+        cemm_entry,
+        options=cemm_entry.options
+        | {
+            "import_price": {"source": "fixed", "price": 0.3},
+            "export_price": {"source": "fixed", "price": 0.08},
+        },
     )
-    saved = await client.receive_json()
-    assert saved["success"], saved
-    await client.send_json_auto_id({"type": "energy/validate"})
-    result = await client.receive_json()
-    assert result["success"], result
-    assert result["result"]["energy_sources"] == [[]]
+    assert await hass.config_entries.async_setup(cemm_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    since = dt_util.utcnow() - timedelta(days=3)
+    for energy, cost, price in (
+        (ENERGY_FROM, COST_FROM, 0.3),
+        (ENERGY_TO, COST_TO, 0.08),
+    ):
+        amounts = await stat_rows(hass, energy, since, None, ("state",))
+        costs = await stat_rows(hass, cost, since, None, ("state", "sum"))
+        assert costs
+        assert [c["start"] for c in costs] == [a["start"] for a in amounts]
+        assert [c["state"] for c in costs] == pytest.approx(
+            [a["state"] * price for a in amounts], rel=1e-9
+        )
+    metadata = await get_instance(hass).async_add_executor_job(
+        partial(get_metadata, hass, statistic_ids={COST_FROM, COST_TO})
+    )
+    assert {meta["unit_of_measurement"] for _, meta in metadata.values()} == {"EUR"}
+
+    await _assert_source_validates(hass, hass_ws_client, priced_grid_source())

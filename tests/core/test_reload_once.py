@@ -65,5 +65,10 @@ async def test_options_reload_once(
         assert reloads[loaded_cemm.entry_id] == expected
     # The options also remember the meters the form offered (left out: on purpose).
     known = sorted(m.key for m in loaded_cemm.runtime_data.all_meters)
-    assert loaded_cemm.options == options | {CONF_KNOWN_METERS: known}
+    # Price sections left alone hold no price.
+    prices = {key for key in loaded_cemm.options if key.endswith("_price")}
+    assert prices == {"import_price", "export_price", "gas_price"}
+    assert all(loaded_cemm.options[key] == {"source": "none"} for key in prices)
+    rest = {k: v for k, v in loaded_cemm.options.items() if k not in prices}
+    assert rest == options | {CONF_KNOWN_METERS: known}
     assert loaded_cemm.state is ConfigEntryState.LOADED

@@ -71,6 +71,11 @@ class Quantity(StrEnum):
     ENERGY_IMPORT_YESTERDAY = "energy_import_yesterday"
     ENERGY_EXPORT_YESTERDAY = "energy_export_yesterday"
     CAPACITY_PEAK_LAST_MONTH = "capacity_peak_last_month"
+    # What the energy of each hour cost (or earned), in the configured
+    # currency: the amounts times the price the user set for them.
+    ENERGY_IMPORT_COST = "energy_import_cost"
+    ENERGY_EXPORT_COMPENSATION = "energy_export_compensation"
+    GAS_COST = "gas_cost"
 
 
 class Unit(StrEnum):
@@ -82,6 +87,8 @@ class Unit(StrEnum):
     KW = "kW"
     KVAR = "kvar"
     VOLT = "V"
+    #: Home Assistant's configured currency (filled in by the statistics).
+    CURRENCY = "currency"
     NONE = ""
 
 
@@ -124,6 +131,9 @@ QUANTITY_UNITS: dict[Quantity, Unit] = {
     Quantity.ENERGY_IMPORT_YESTERDAY: Unit.KWH,
     Quantity.ENERGY_EXPORT_YESTERDAY: Unit.KWH,
     Quantity.CAPACITY_PEAK_LAST_MONTH: Unit.KW,
+    Quantity.ENERGY_IMPORT_COST: Unit.CURRENCY,
+    Quantity.ENERGY_EXPORT_COMPENSATION: Unit.CURRENCY,
+    Quantity.GAS_COST: Unit.CURRENCY,
 }
 
 # Quantities whose interval values are averages (hourly mean/min/max), not amounts.

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from homeassistant.components.recorder import get_instance
 from homeassistant.components.recorder.statistics import statistics_during_period
@@ -22,32 +21,17 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
 
-from custom_components.meetdata.api.models import Meter, Quantity
-from custom_components.meetdata.const import (
-    CONF_BASE_URL,
-    CONF_HISTORY_DAYS,
-    CONF_PROVIDER,
-    DOMAIN,
-)
+from custom_components.meetdata.api.models import Quantity
+from custom_components.meetdata.const import CONF_HISTORY_DAYS
 from custom_components.meetdata.diagnostics import async_get_config_entry_diagnostics
-from custom_components.meetdata.providers.kenter.client import meter_key
-from custom_components.meetdata.providers.kenter.spec import (
-    CONF_CONNECTIONS,
-    CONF_EAN,
-    CONF_PASSCODE,
-)
 from custom_components.meetdata.statistics_rows import HOUR, statistic_id
 
 from ...conftest import Serve
 from ...ha_conftest import auto_recorder, settle_background_imports  # noqa: F401
 from ...helpers import sensor_state, stat_rows
-from ...simulators.kenter import PATH, KenterSimulator
+from ...simulators.kenter import KenterSimulator
+from .fixtures import AMSTERDAM, KEY, METER_CODE, meter_of, setup_entry
 
-EAN = "876600504607071300"
-METER_CODE = "V066005019551812"
-PASSCODE = "jTx7HCB"
-KEY = meter_key(EAN, METER_CODE)
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 QUARTER = timedelta(minutes=15)
 SENSOR = f"kenter_{KEY}_{Quantity.CAPACITY_PEAK}"
 #: The October 2025 peak: 02:15 local in the repeated hour (CET, the second pass).
@@ -124,27 +108,9 @@ async def entry(
     Home Assistant's time zone is Dutch: months (the sensor's and the
     statistics') are local months.
     """
-    await hass.config.async_set_time_zone("Europe/Amsterdam")
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Kenter capacity",
-        unique_id=f"kenter_{EAN}",
-        data={
-            CONF_PROVIDER: "kenter",
-            CONF_CONNECTIONS: [{CONF_EAN: EAN, CONF_PASSCODE: PASSCODE}],
-            CONF_BASE_URL: await serve(sim.build_app()) + PATH,
-        },
-        options={CONF_HISTORY_DAYS: 2},
+    return await setup_entry(
+        hass, serve, sim, "Kenter capacity", {CONF_HISTORY_DAYS: 2}
     )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    assert entry.runtime_data.history.last_update_success
-    return entry
-
-
-def _meter(entry: MockConfigEntry) -> Meter:
-    return next(m for m in entry.runtime_data.meters if m.key == KEY)
 
 
 @pytest.mark.recorder_db
@@ -152,7 +118,7 @@ async def test_this_months_peak_in_statistic_and_sensor(
     hass: HomeAssistant, sim: KenterSimulator, entry: MockConfigEntry, peak: datetime
 ) -> None:
     """The hour of the peak quarter has max 1000 kW; the sensor names that quarter."""
-    meter = _meter(entry)
+    meter = meter_of(entry)
     stat_id = statistic_id(meter, Quantity.QUARTER_HOUR_POWER)
     start = _quarter_floor(sim.now_utc() - timedelta(days=2))
     rows = await stat_rows(hass, stat_id, start, None, ("mean", "min", "max"))
@@ -206,7 +172,7 @@ async def test_a_dst_month_of_peaks(
     hass: HomeAssistant, sim: KenterSimulator, entry: MockConfigEntry
 ) -> None:
     """October 2025 (25 hours on the 26th): every hour's max, the month's peak."""
-    meter = _meter(entry)
+    meter = meter_of(entry)
     importer = entry.runtime_data.history.importer
     start = datetime(2025, 10, 1, tzinfo=AMSTERDAM).astimezone(UTC)
     end = datetime(2025, 11, 1, tzinfo=AMSTERDAM).astimezone(UTC)
