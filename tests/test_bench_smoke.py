@@ -24,6 +24,7 @@ EXPECTED = {
     "fluvius_parse",
     "statistics_import",
     "statistics_import.recorder_job_max",
+    "statistics_import.costs",
     "backfill_peak_memory",
     "loop_block_max",
     "loop_block_max.statistics_import",

@@ -58,6 +58,10 @@ def _profiles(jobs: RecorderJobs) -> None:
         pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(25)
 
 
+#: The fixed import price of the runs with costs (EUR/kWh).
+BENCH_PRICE = 0.25
+
+
 def _source_rows(now: datetime, start: datetime, meter_code: str) -> list[Any]:
     """Return the hourly rows of a meter's LVR source, precomputed (not timed)."""
     from custom_components.meetdata.statistics_rows import hourly_amounts
@@ -66,6 +70,50 @@ def _source_rows(now: datetime, start: datetime, meter_code: str) -> list[Any]:
     sim = KenterSimulator(kenter_import_connections(), now=now)
     intervals = sim.source_intervals(meter_code, "LVR", start, now)
     return hourly_rows(hourly_amounts(intervals))
+
+
+def _bare_statistics(
+    now: datetime, start: datetime, meter_code: str, *, costs: bool
+) -> list[tuple[str, str, bool, list[Any]]]:
+    """Return what our importer writes for a meter, precomputed (not timed).
+
+    (quantity, unit, is_mean, rows): the energy, the quarter-hour power derived
+    from it and, with ``costs``, the cost at ``BENCH_PRICE``.
+    """
+    from custom_components.meetdata.api.capacity import quarter_hour_powers
+    from custom_components.meetdata.statistics_rows import (
+        _hour_of,
+        _mean_rows,
+        hourly_amounts,
+    )
+    from tests.simulators.kenter import KenterSimulator
+
+    sim = KenterSimulator(kenter_import_connections(), now=now)
+    intervals = sim.source_intervals(meter_code, "LVR", start, now)
+    hours = hourly_amounts(intervals)
+    result: list[tuple[str, str, bool, list[Any]]] = [
+        ("energy_import", "kWh", False, hourly_rows(hours)),
+        (
+            "quarter_hour_power",
+            "kW",
+            True,
+            _mean_rows(
+                quarter_hour_powers(intervals),
+                _hour_of(start),
+                _hour_of(now) + 3600,
+            ),
+        ),
+    ]
+    if costs:
+        result.append(
+            (
+                "energy_import_cost",
+                "EUR",
+                False,
+                hourly_rows({h: v * BENCH_PRICE for h, v in hours.items()}),
+            )
+        )
+    return result
 
 
 async def statistics_import(
@@ -90,6 +138,8 @@ async def statistics_import(
     )
 
     from custom_components.meetdata.api.models import Quantity
+    from custom_components.meetdata.costs import CostPricer
+    from custom_components.meetdata.prices import PriceKind, PriceSetting, PriceSource
     from custom_components.meetdata.statistics import StatisticsImporter
     from custom_components.meetdata.statistics_rows import statistic_id
 
@@ -97,39 +147,54 @@ async def statistics_import(
     start = now - timedelta(days=days)
     *conn_ours, conn_b = kenter_import_connections()
     rounds = 1 if size.quick else IMPORT_ROUNDS
-    codes = [conn.meters[0].code for conn in conn_ours[: 2 * rounds]]
+    # Half the meters without costs, half with a fixed import price.
+    codes = [conn.meters[0].code for conn in conn_ours[: 4 * rounds]]
     from custom_components.meetdata.statistics_rows import _SUPPORTS_UNIT_CLASS
 
     probe = QueueProbe(hass)
 
-    async def bare(index: int, meter_code: str) -> Run:
-        """One async_add_external_statistics of precomputed rows, until committed."""
-        rows = _source_rows(now, start, meter_code)
-        stat_id = f"meetdata:bench_bare_{index}_energy_import"
-        metadata: Any = {
-            "mean_type": StatisticMeanType.NONE,
-            "has_sum": True,
-            "name": f"bench bare {index}",
-            "source": "meetdata",
-            "statistic_id": stat_id,
-            "unit_of_measurement": "kWh",
-        }
-        if _SUPPORTS_UNIT_CLASS:
-            metadata["unit_class"] = "energy"
+    async def bare(index: int, meter_code: str, costs: bool) -> Run:
+        """Write what ours writes, one async_add_external_statistics per statistic."""
+        statistics = _bare_statistics(now, start, meter_code, costs=costs)
+        ids: list[str] = []
         gc.collect()
         probe.start()
         t0, c0 = time.perf_counter(), time.process_time()
-        async_add_external_statistics(hass, metadata, rows)
+        for quantity, unit, is_mean, rows in statistics:
+            stat_id = f"meetdata:bench_bare_{index}_{int(costs)}_{quantity}"
+            metadata: Any = {
+                "mean_type": StatisticMeanType.ARITHMETIC
+                if is_mean
+                else StatisticMeanType.NONE,
+                "has_sum": not is_mean,
+                "name": f"bench bare {index} {quantity}",
+                "source": "meetdata",
+                "statistic_id": stat_id,
+                "unit_of_measurement": unit,
+            }
+            if _SUPPORTS_UNIT_CLASS:
+                metadata["unit_class"] = {"kWh": "energy", "kW": "power"}.get(unit)
+            async_add_external_statistics(hass, metadata, rows)
+            ids.append(stat_id)
         await async_recorder_idle(hass)
-        run = Run(time.perf_counter() - t0, time.process_time() - c0, len(rows))
+        run = Run(
+            time.perf_counter() - t0,
+            time.process_time() - c0,
+            sum(len(rows) for *_, rows in statistics),
+        )
         run.wait = await probe.stop()
-        run.jobs = jobs.of([stat_id])
-        log(f"bare {index}: {run.text()}")
+        run.jobs = jobs.of(ids)
+        log(f"bare {index}{' with costs' if costs else ''}: {run.text()}")
         return run
 
-    async def ours(meter: Any) -> Run:
+    async def ours(meter: Any, costs: bool) -> Run:
         """Our importer, fed over HTTP, until the recorder committed every row."""
-        importer = StatisticsImporter(hass, client)
+        settings = (
+            [PriceSetting(PriceKind.IMPORT, PriceSource.FIXED, price=BENCH_PRICE)]
+            if costs
+            else []
+        )
+        importer = StatisticsImporter(hass, client, pricer=CostPricer(hass, settings))
         gc.collect()
         probe.start()
         monitor.start()
@@ -147,10 +212,20 @@ async def statistics_import(
             time.perf_counter() - t0, time.process_time() - c0, importer.rows_written
         )
         run.wait = await probe.stop()
-        run.jobs = jobs.of([statistic_id(meter, Quantity.ENERGY_IMPORT)])
+        run.jobs = jobs.of(
+            [
+                statistic_id(meter, quantity)
+                for quantity in (
+                    Quantity.ENERGY_IMPORT,
+                    Quantity.QUARTER_HOUR_POWER,
+                    Quantity.ENERGY_IMPORT_COST,
+                )
+            ]
+        )
         run.loop_cpu, run.loop_wall = monitor.max_cpu, monitor.max_wall
         log(
-            f"ours {meter.serial}: {run.text()}; {monitor.steps} loop steps, "
+            f"ours {meter.serial}{' with costs' if costs else ''}: {run.text()}; "
+            f"{monitor.steps} loop steps, "
             f"loop CPU {monitor.total_cpu:.2f} s"
         )
         for step in monitor.top():
@@ -176,21 +251,26 @@ async def statistics_import(
         log("statistics_import: simulator answers cached")
         # A B B A, B A A B, ...: a machine getting busier or quieter weighs on
         # both alike; the medians drop a run that a neighbour on the host spoiled.
-        bare_runs: list[Run] = []
-        ours_runs: list[Run] = []
-        for index, (first, second) in enumerate(
-            zip(codes[::2], codes[1::2], strict=True)
-        ):
-            if index % 2 == 0:
-                bare_runs.append(await bare(len(bare_runs) + 1, first))
-                ours_runs.append(await ours(meters[first]))
-                ours_runs.append(await ours(meters[second]))
-                bare_runs.append(await bare(len(bare_runs) + 1, second))
-            else:
-                ours_runs.append(await ours(meters[first]))
-                bare_runs.append(await bare(len(bare_runs) + 1, first))
-                bare_runs.append(await bare(len(bare_runs) + 1, second))
-                ours_runs.append(await ours(meters[second]))
+        results: dict[bool, tuple[list[Run], list[Run]]] = {}
+        for costs, group in ((False, codes[: 2 * rounds]), (True, codes[2 * rounds :])):
+            bare_runs: list[Run] = []
+            ours_runs: list[Run] = []
+            for index, (first, second) in enumerate(
+                zip(group[::2], group[1::2], strict=True)
+            ):
+                if index % 2 == 0:
+                    bare_runs.append(await bare(len(bare_runs) + 1, first, costs))
+                    ours_runs.append(await ours(meters[first], costs))
+                    ours_runs.append(await ours(meters[second], costs))
+                    bare_runs.append(await bare(len(bare_runs) + 1, second, costs))
+                else:
+                    ours_runs.append(await ours(meters[first], costs))
+                    bare_runs.append(await bare(len(bare_runs) + 1, first, costs))
+                    bare_runs.append(await bare(len(bare_runs) + 1, second, costs))
+                    ours_runs.append(await ours(meters[second], costs))
+            results[costs] = (bare_runs, ours_runs)
+        bare_runs, ours_runs = results[False]
+        cost_bare, cost_ours = results[True]
         runs = len(ours_runs)
         _profiles(jobs)
         rows = bare_runs[0].rows
@@ -210,7 +290,21 @@ async def statistics_import(
             "one async_add_external_statistics of the same rows, precomputed; "
             f"median of {runs} runs each, interleaved; of which recorder thread "
             f"{recorder_ours:.1f} s ours vs {recorder_bare:.1f} s bare; all runs "
-            f"ours {_runs(ours_runs)}, bare {_runs(bare_runs)}",
+            f"ours {_runs(ours_runs)}, bare {_runs(bare_runs)}; ours writes the "
+            f"energy and its quarter-hour power ({ours_runs[0].rows} rows), so does "
+            f"the baseline ({bare_runs[0].rows} rows)",
+        )
+        emit(
+            "statistics_import.costs",
+            median([r.cpu for r in cost_ours]),
+            "s",
+            baseline=median([r.cpu for r in cost_bare]),
+            target=Target("ratio", 1.2),
+            note=f"the same with a fixed import price: the cost statistic adds "
+            f"{cost_ours[0].rows - ours_runs[0].rows} rows per import "
+            f"({cost_ours[0].rows} ours, {cost_bare[0].rows} baseline); ratio "
+            f"without costs {median([r.cpu for r in ours_runs]) / median([r.cpu for r in bare_runs]):.2f}; "
+            f"all runs ours {_runs(cost_ours)}, bare {_runs(cost_bare)}",
         )
         emit(
             "statistics_import.wall",
@@ -241,8 +335,8 @@ async def statistics_import(
             note="longest wait of a task queued on the recorder during the import "
             "(what a state write would wait); a target of ours, from the 1 s job limit",
         )
-        loop_cpu = max(r.loop_cpu for r in ours_runs)
-        loop_wall = max(r.loop_wall for r in ours_runs)
+        loop_cpu = max(r.loop_cpu for r in ours_runs + cost_ours)
+        loop_wall = max(r.loop_wall for r in ours_runs + cost_ours)
 
         # Memory: the same import of a third meter under tracemalloc.
         meter_b = meters[conn_b.meters[0].code]

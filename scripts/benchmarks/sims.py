@@ -52,7 +52,7 @@ def kenter_connections(count: int, *, prefix: str = "87169400000") -> list[Any]:
 
 #: Meters of the import account: two per round of (bare, ours, ours, bare),
 #: three rounds, and one for the memory pass.
-IMPORT_METERS = 7
+IMPORT_METERS = 13
 
 
 def kenter_import_connections() -> list[Any]:
