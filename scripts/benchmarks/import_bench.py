@@ -81,6 +81,7 @@ def _bare_statistics(
     from it and, with ``costs``, the cost at ``BENCH_PRICE``.
     """
     from custom_components.meetdata.api.capacity import quarter_hour_powers
+    from custom_components.meetdata.api.models import Interval
     from custom_components.meetdata.statistics_rows import (
         _hour_of,
         _mean_rows,
@@ -89,7 +90,10 @@ def _bare_statistics(
     from tests.simulators.kenter import KenterSimulator
 
     sim = KenterSimulator(kenter_import_connections(), now=now)
-    intervals = sim.source_intervals(meter_code, "LVR", start, now)
+    intervals = [
+        Interval(item.start, item.end, item.value)
+        for item in sim.source_intervals(meter_code, "LVR", start, now)
+    ]
     hours = hourly_amounts(intervals)
     result: list[tuple[str, str, bool, list[Any]]] = [
         ("energy_import", "kWh", False, hourly_rows(hours)),
