@@ -67,11 +67,6 @@ class CostPricer:
         #: Per (meter, cost quantity): where the last catch-up started.
         self._caught_up: dict[tuple[str, Quantity], datetime] = {}
 
-    @property
-    def cost_quantities(self) -> list[Quantity]:
-        """Return the cost statistics these settings write."""
-        return [PRICED[setting.kind].cost for setting in self.settings]
-
     async def async_with_costs(
         self,
         io: RecorderIO,

@@ -828,11 +828,14 @@ check("energy: costs of a Meetdata grid connection from its cost statistics", as
   await yesterdaysBars();
   const table = page.locator("hui-energy-sources-table-card").first();
   await table.waitFor();
-  const text = await until("costs in the sources table", async () => {
-    const content = (await table.innerText().catch(() => "")).replace(/\s+/g, " ");
-    return /Total costs/.test(content) && /€\s?[1-9]|€\s?0[.,]\d*[1-9]/.test(content) ? content : false;
-  }, { timeout: 30_000, interval: 1_000 });
-  t.diagnostic(`sources table: ${text.slice(0, 300)}`);
+  // A "Cost" column with a euro amount above zero (2026.11: "Grid total … €426.79");
+  // text locators reach into the card's shadow DOM.
+  const costHeader = table.getByText("Cost", { exact: true });
+  const euros = table.getByText(/^\s*€\s?(?:[1-9]|0[.,]\d*[1-9])/);
+  const text = await until("costs in the sources table", async () =>
+    (await costHeader.count()) && (await euros.count()) ? (await euros.allInnerTexts()).join(" ") : false,
+  { timeout: 30_000, interval: 1_000 });
+  t.diagnostic(`costs in the sources table: ${text}`);
   await table.scrollIntoViewIfNeeded();
   await page.waitForTimeout(1_000);
   await shot(page, "energy-costs", { locator: table, doc: "energy_costs" });

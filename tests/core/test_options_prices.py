@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -9,7 +10,15 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.meetdata.api.models import (
+    Interval,
+    IntervalSeries,
+    Meter,
+    MeterKind,
+    Quantity,
+)
 from custom_components.meetdata.const import CONF_HISTORY_DAYS, CONF_UPDATE_INTERVAL
+from custom_components.meetdata.costs import CostPricer
 from custom_components.meetdata.price_form import price_kinds
 from custom_components.meetdata.prices import (
     PriceKind,
@@ -22,6 +31,7 @@ from custom_components.meetdata.providers.dtl.client.client import DtlClient
 from custom_components.meetdata.providers.fluvius.client import FluviusClient
 from custom_components.meetdata.providers.kenter.client import KenterClient
 from custom_components.meetdata.providers.wattworx.client import WattworxClient
+from custom_components.meetdata.recorder_io import RecorderIO
 
 from ..helpers import form_fields
 
@@ -165,3 +175,63 @@ async def test_bad_prices_are_refused_then_fixed(
     assert loaded_cemm.options["import_price"] == fixed
     pricer = loaded_cemm.runtime_data.history.importer.pricer
     assert [s.source for s in pricer.settings] == [PriceSource.ENTITY]
+
+
+T0 = datetime(2026, 3, 29, tzinfo=UTC)
+METER = Meter("kenter", "m1", MeterKind.ELECTRICITY)
+
+
+def _imports() -> list[IntervalSeries]:
+    return [
+        IntervalSeries(
+            "m1",
+            Quantity.ENERGY_IMPORT,
+            [
+                Interval(
+                    T0 + timedelta(minutes=15 * i),
+                    T0 + timedelta(minutes=15 * (i + 1)),
+                    1.0,
+                )
+                for i in range(4)
+            ],
+        )
+    ]
+
+
+async def test_tariff_prices_without_the_split_price_nothing(
+    hass: HomeAssistant,
+) -> None:
+    """Tariff prices for amounts that come without low/normal: no cost series."""
+    pricer = CostPricer(
+        hass, [PriceSetting(PriceKind.IMPORT, PriceSource.TARIFF, low=0.1, normal=0.2)]
+    )
+    series = _imports()
+    out = await pricer.async_with_costs(
+        RecorderIO(hass), series, T0, T0 + timedelta(hours=1), T0 + timedelta(days=1)
+    )
+    assert out == series
+
+
+async def test_a_lagging_cost_catches_up_once_from_the_same_start(
+    hass: HomeAssistant,
+) -> None:
+    """The same catch-up start is not tried twice; a missing entity never starts one."""
+    since = T0 - timedelta(days=10)
+    newest: dict[Quantity, datetime | None] = {
+        Quantity.ENERGY_IMPORT: T0,
+        Quantity.ENERGY_IMPORT_COST: None,
+    }
+    fixed = CostPricer(
+        hass, [PriceSetting(PriceKind.IMPORT, PriceSource.FIXED, price=0.3)]
+    )
+    args = (METER, newest, since, timedelta(days=2), T0)
+    assert await fixed.async_catch_up(*args) == since
+    assert await fixed.async_catch_up(*args) is None
+    missing = CostPricer(
+        hass,
+        [PriceSetting(PriceKind.IMPORT, PriceSource.ENTITY, entity_id="sensor.gone")],
+    )
+    assert await missing.async_catch_up(*args) is None
+    # Costs within the overlap of their amounts: nothing to catch up.
+    newest[Quantity.ENERGY_IMPORT_COST] = T0 - timedelta(days=1)
+    assert await CostPricer(hass, fixed.settings).async_catch_up(*args) is None
