@@ -16,6 +16,9 @@ from typing import Any
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+)
 
 from custom_components.meetdata.api.models import Meter, MeterKind, Quantity
 from custom_components.meetdata.statistics_rows import statistic_id
@@ -170,3 +173,58 @@ async def test_corrected_estimates_rechain_the_costs(
         if after[hour]["state"] != pytest.approx(before[hour]["state"], abs=1e-12)
     ]
     assert changed, "no estimate was corrected in the overlap"
+
+
+PRICE_ENTITY = "sensor.day_ahead_price"
+
+
+def _quarter_price(quarter: datetime) -> float:
+    """Return the test's day-ahead price (EUR/kWh) of a quarter hour."""
+    index = int(quarter.timestamp()) // 900
+    return round(0.04 + 0.02 * (index % 5) + 0.01 * (index % 4), 4)
+
+
+async def test_a_price_entity_prices_each_quarter_on_the_autumn_dst_sunday(
+    hass: HomeAssistant, serve: Serve
+) -> None:
+    """25 hours; each hour's cost is its quarters' amounts times their own prices."""
+    real_now = datetime.now(UTC)
+    sunday = _last_dst_sunday(real_now, 10)
+    lo = datetime(sunday.year, sunday.month, sunday.day, tzinfo=BRUSSELS).astimezone(
+        UTC
+    )
+    hi = next_local_midnight(lo)
+    quarter = lo - timedelta(hours=1)
+    while quarter < hi + timedelta(hours=1):
+        hass.states.async_set(
+            PRICE_ENTITY,
+            str(_quarter_price(quarter)),
+            {"unit_of_measurement": "€/kWh"},
+            timestamp=quarter.timestamp(),
+        )
+        quarter += timedelta(minutes=15)
+    await async_wait_recording_done(hass)
+    back = (real_now - lo).days + 3
+    sim = make_sim(fine_days=back + 2)
+    sim.now = hi + timedelta(days=5)
+    url = await serve(sim.build_app())
+    entry = make_entry(hass, sim, url, history_days=back, meters=[DIGITAL_EAN])
+    hass.config_entries.async_update_entry(
+        entry,
+        options=entry.options
+        | {"import_price": {"source": "entity", "entity_id": PRICE_ENTITY}},
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    want: dict[float, float] = {}
+    for item in sim.expected_intervals(DIGITAL_EAN, Quantity.ENERGY_IMPORT, lo, hi):
+        ts = item.start.timestamp()
+        hour = ts - ts % 3600
+        want[hour] = want.get(hour, 0.0) + item.value * _quarter_price(item.start)
+    assert len(want) == 25
+    stored = await rows(hass, _stat(DIGITAL_EAN, Quantity.ENERGY_IMPORT_COST), lo, hi)
+    _assert_chained(stored)
+    assert {r["start"]: r["state"] for r in stored} == pytest.approx(
+        want, rel=1e-9, abs=1e-12
+    )
