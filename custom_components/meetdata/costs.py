@@ -18,7 +18,8 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 
-from .api.costs import HOUR, hourly_costs, tariff_costs
+from .api.costs import hourly_costs, tariff_costs
+from .api.hours import HOUR
 from .api.models import Interval, IntervalSeries, Meter, Quantity
 from .const import DOMAIN, LOGGER
 from .prices import PRICED, PriceSetting, PriceSource, async_price_steps, expected_units

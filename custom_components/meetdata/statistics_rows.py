@@ -17,10 +17,10 @@ from homeassistant.components.recorder.statistics import (
     STATISTIC_UNIT_TO_UNIT_CONVERTER,
 )
 
+from .api import hours
 from .api.models import MEAN_QUANTITIES, QUANTITY_UNITS, Interval, Meter, Quantity, Unit
 from .const import DOMAIN
 
-HOUR = 3600
 _SUPPORTS_UNIT_CLASS = "unit_class" in StatisticMetaData.__annotations__
 
 type StatType = Literal["last_reset", "max", "mean", "min", "state", "sum"]
@@ -75,25 +75,11 @@ def statistic_metadata(
     return metadata  # type: ignore[return-value]
 
 
-def _hour_of(moment: datetime) -> int:
-    """Return the UTC hour (epoch seconds) that ``moment`` falls in."""
-    ts = int(moment.timestamp())
-    return ts - ts % HOUR
-
-
-def _unique(intervals: Iterable[Interval]) -> Iterable[Interval]:
-    """Drop repeated starts (the last one wins) and non-finite values."""
-    by_start = {iv.start: iv for iv in intervals if math.isfinite(iv.value)}
-    return by_start.values()
-
-
-def hourly_amounts(intervals: Iterable[Interval]) -> dict[int, float]:
-    """Sum amounts into the UTC hour their interval starts in."""
-    hours: dict[int, float] = {}
-    for iv in _unique(intervals):
-        hour = _hour_of(iv.start)
-        hours[hour] = hours.get(hour, 0.0) + iv.value
-    return hours
+HOUR = hours.HOUR
+_hour_of = hours.hour_of
+_unique = hours.unique
+#: Amounts summed into the UTC hour their interval starts in.
+hourly_amounts = hours.hourly_amounts
 
 
 def hourly_means(

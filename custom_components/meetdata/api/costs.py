@@ -23,9 +23,9 @@ from dataclasses import dataclass
 import math
 from typing import Final
 
+from .hours import hour_of, hourly_amounts, unique
 from .models import Interval
 
-HOUR: Final = 3600
 #: Relative difference below which tariff amounts add up to the total.
 SAME: Final = 1e-6
 
@@ -76,11 +76,6 @@ class PriceSteps:
         return total / (end - start)
 
 
-def _hour_of(seconds: float) -> int:
-    whole = int(seconds)
-    return whole - whole % HOUR
-
-
 def hourly_costs(
     intervals: Iterable[Interval], price: PriceSteps
 ) -> dict[int, float | None]:
@@ -88,26 +83,16 @@ def hourly_costs(
 
     Repeated starts: the last interval wins. Non-finite amounts are skipped.
     """
-    by_start = {item.start: item for item in intervals if math.isfinite(item.value)}
     costs: dict[int, float | None] = {}
-    for item in by_start.values():
+    for item in unique(intervals):
         start, end = item.start.timestamp(), item.end.timestamp()
-        hour = _hour_of(start)
+        hour = hour_of(item.start)
         mean = price.mean(start, end)
         if mean is None:
             costs[hour] = None
         elif (known := costs.get(hour, 0.0)) is not None:
             costs[hour] = known + item.value * mean
     return costs
-
-
-def _hourly_amounts(intervals: Iterable[Interval]) -> dict[int, float]:
-    by_start = {item.start: item for item in intervals if math.isfinite(item.value)}
-    hours: dict[int, float] = {}
-    for item in by_start.values():
-        hour = _hour_of(item.start.timestamp())
-        hours[hour] = hours.get(hour, 0.0) + item.value
-    return hours
 
 
 def tariff_costs(
@@ -119,12 +104,12 @@ def tariff_costs(
     An hour of ``total`` is priced only when every part is priced in it and
     the parts' amounts add up to its total amount.
     """
-    totals = _hourly_amounts(total)
+    totals = hourly_amounts(total)
     costs: dict[int, float | None] = dict.fromkeys(totals, 0.0)
     covered: dict[int, float] = dict.fromkeys(totals, 0.0)
     for intervals, price in parts:
         listed = list(intervals)
-        for hour, amount in _hourly_amounts(listed).items():
+        for hour, amount in hourly_amounts(listed).items():
             covered[hour] = covered.get(hour, 0.0) + amount
         for hour, cost in hourly_costs(listed, price).items():
             known = costs.get(hour, 0.0)
