@@ -147,15 +147,13 @@ class StatisticsImporter:
         quantity the provider stopped sending: a tariff register) no longer
         holds the start back: each run would re-read all of the depth.
         """
-        stored = [
-            hour
-            for quantity in self.client.history_quantities
-            if (
-                hour := await self.async_last_hour(
-                    self.metadata(meter, quantity)["statistic_id"]
-                )
+        newest: dict[Quantity, datetime | None] = {
+            quantity: await self.async_last_hour(
+                self.metadata(meter, quantity)["statistic_id"]
             )
-        ]
+            for quantity in self.client.history_quantities
+        }
+        stored = [hour for hour in newest.values() if hour]
         if stored:
             stored = [hour for hour in stored if hour >= max(stored) - window]
         if not stored:
@@ -175,7 +173,9 @@ class StatisticsImporter:
                 start = min(start, max(changed, since))
             # Costs behind their amounts (a price that became known later,
             # a price source set since): re-read where they stopped.
-            catch_up = await self._async_cost_catch_up(meter, since, overlap, now)
+            catch_up = await self._async_cost_catch_up(
+                meter, newest, since, overlap, now
+            )
             if catch_up is not None:
                 start = min(start, catch_up)
         earliest = self.client.earliest_history(meter)
@@ -186,19 +186,29 @@ class StatisticsImporter:
         return start
 
     async def _async_cost_catch_up(
-        self, meter: Meter, since: datetime, overlap: timedelta, now: datetime
+        self,
+        meter: Meter,
+        newest: dict[Quantity, datetime | None],
+        since: datetime,
+        overlap: timedelta,
+        now: datetime,
     ) -> datetime | None:
-        """Return where lagging cost statistics of ``meter`` catch up (None: none lag)."""
+        """Return where lagging cost statistics of ``meter`` catch up (None: none lag).
+
+        ``newest`` holds the newest stored hour of the provider's quantities
+        (read for the resume point); only the cost statistics are read here.
+        """
         if not self.pricer.settings:
             return None
-        newest: dict[Quantity, datetime | None] = {}
-        for setting in self.pricer.settings:
-            priced = PRICED[setting.kind]
-            for quantity in (priced.total, priced.cost):
-                newest[quantity] = await self.async_last_hour(
-                    self.metadata(meter, quantity)["statistic_id"]
-                )
-        return await self.pricer.async_catch_up(meter, newest, since, overlap, now)
+        costs = {
+            priced.cost: await self.async_last_hour(
+                self.metadata(meter, priced.cost)["statistic_id"]
+            )
+            for priced in (PRICED[setting.kind] for setting in self.pricer.settings)
+        }
+        return await self.pricer.async_catch_up(
+            meter, newest | costs, since, overlap, now
+        )
 
     async def _async_derive(
         self,
