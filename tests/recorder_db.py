@@ -15,6 +15,7 @@ import itertools
 import logging
 import os
 from shutil import rmtree
+import time
 from typing import cast
 
 import pytest
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 
 _LOGGER = logging.getLogger(__name__)
 _NUMBER = itertools.count(1)
+_DROP_ATTEMPTS = 5
 
 
 def _server_url(db_url: str) -> sa.URL:
@@ -36,14 +38,7 @@ def _drop(url: sa.URL) -> None:
 
     name = url.database
     if url.get_backend_name() == "postgresql":
-        engine = sa.create_engine(
-            url.set(database="postgres"), isolation_level="AUTOCOMMIT"
-        )
-        with engine.connect() as connection:
-            connection.execute(
-                sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            )
-        engine.dispose()
+        _drop_postgresql(url.set(database="postgres"), name)
         return
     engine = sa.create_engine(url)
     with engine.begin() as connection:
@@ -59,6 +54,39 @@ def _drop(url: sa.URL) -> None:
             connection.execute(sa.text(f"KILL {int(pid)}"))
     engine.dispose()
     sqlalchemy_utils.drop_database(url)
+
+
+def _drop_postgresql(server: sa.URL, name: str | None) -> None:
+    """End this role's connections on ``name``, then drop it.
+
+    Not ``DROP DATABASE … WITH (FORCE)``: that also terminates an autovacuum
+    worker busy on the database, which a role without superuser or
+    pg_signal_backend may not do. A plain drop stops autovacuum by itself.
+    """
+    engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        for attempt in itertools.count(1):
+            ended = connection.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = :db AND usename = current_user"
+                    " AND pid != pg_backend_pid()"
+                ),
+                {"db": name},
+            ).fetchall()
+            if ended:
+                _LOGGER.warning(
+                    "Ended %s connections still open on %s", len(ended), name
+                )
+            try:
+                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+            except sa.exc.OperationalError:
+                if attempt == _DROP_ATTEMPTS:
+                    raise
+                time.sleep(0.2 * attempt)
+            else:
+                break
+    engine.dispose()
 
 
 @pytest.fixture
