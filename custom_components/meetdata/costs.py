@@ -140,11 +140,10 @@ class CostPricer:
             issue_id,
             is_fixable=False,
             severity=ir.IssueSeverity.WARNING,
-            translation_key=ISSUE_PRICE_ENTITY,
+            translation_key=f"{ISSUE_PRICE_ENTITY}_{setting.kind}",
             translation_placeholders={
                 "entry": self.entry.title,
                 "entity_id": str(setting.entity_id),
-                "kind": setting.kind.replace("_price", ""),
                 "expected": expected_units(self.hass.config.currency, setting.kind),
             },
         )

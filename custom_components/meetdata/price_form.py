@@ -96,32 +96,32 @@ def check_prices(
         if kind not in user_input:
             continue
         setting = PriceSetting.from_options(kind, user_input)
-        placeholders = {"kind": kind.replace("_price", "")}
+        placeholders: dict[str, str] = {}
         match setting.source:
             case PriceSource.FIXED if setting.price is None:
-                return {"base": "price_missing"}, placeholders
+                return {"base": f"{kind}_missing"}, placeholders
             case PriceSource.TARIFF if setting.low is None or setting.normal is None:
-                return {"base": "tariff_prices_missing"}, placeholders
+                return {"base": f"{kind}_tariffs_missing"}, placeholders
             case PriceSource.ENTITY:
                 error = _check_entity(hass, setting, placeholders)
                 if error is not None:
-                    return {"base": error}, placeholders
+                    return {"base": f"{kind}_{error}"}, placeholders
     return {}, {}
 
 
 def _check_entity(
     hass: HomeAssistant, setting: PriceSetting, placeholders: dict[str, str]
 ) -> str | None:
-    """Return the error of a price entity (None: a price of ours)."""
+    """Return the error of a price entity, less its kind (None: a price of ours)."""
     if setting.entity_id is None:
-        return "price_entity_missing"
+        return "entity_missing"
     placeholders["entity_id"] = setting.entity_id
     state = hass.states.get(setting.entity_id)
     if state is None:
-        return "price_entity_not_found"
+        return "entity_not_found"
     unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
     if unit_factor(unit, hass.config.currency, setting.kind) is None:
         placeholders["unit"] = str(unit or "-")
         placeholders["expected"] = expected_units(hass.config.currency, setting.kind)
-        return "price_entity_unit"
+        return "entity_unit"
     return None

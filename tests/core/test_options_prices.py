@@ -119,26 +119,25 @@ async def test_cemm_offers_three_collapsed_price_sections(
 @pytest.mark.parametrize(
     ("section", "unit", "error", "placeholders"),
     [
-        ({"source": "fixed"}, None, "price_missing", {"kind": "import"}),
+        ({"source": "fixed"}, None, "import_price_missing", None),
         (
             {"source": "tariff", "price_low": 0.2},
             None,
-            "tariff_prices_missing",
-            {"kind": "import"},
+            "import_price_tariffs_missing",
+            None,
         ),
-        ({"source": "entity"}, None, "price_entity_missing", {"kind": "import"}),
+        ({"source": "entity"}, None, "import_price_entity_missing", None),
         (
             {"source": "entity", "entity_id": "sensor.nope"},
             None,
-            "price_entity_not_found",
-            {"kind": "import", "entity_id": "sensor.nope"},
+            "import_price_entity_not_found",
+            {"entity_id": "sensor.nope"},
         ),
         (
             {"source": "entity", "entity_id": PRICE},
             "EUR/m³",
-            "price_entity_unit",
+            "import_price_entity_unit",
             {
-                "kind": "import",
                 "entity_id": PRICE,
                 "unit": "EUR/m³",
                 "expected": "EUR/kWh, EUR/MWh, EUR/Wh",
@@ -152,7 +151,7 @@ async def test_bad_prices_are_refused_then_fixed(
     section: dict[str, Any],
     unit: str | None,
     error: str,
-    placeholders: dict[str, str],
+    placeholders: dict[str, str] | None,
 ) -> None:
     """Each mistake gets its own message; the corrected form is stored."""
     if unit is not None:

@@ -228,10 +228,10 @@ async def test_a_price_entity_that_is_no_price_raises_a_repair_issue(
     issue_id = f"{entry.entry_id}_price_entity_invalid_import_price"
     issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
     assert issue is not None
+    assert issue.translation_key == "price_entity_invalid_import_price"
     assert issue.translation_placeholders == {
         "entry": "Kenter costs",
         "entity_id": PRICE_ENTITY,
-        "kind": "import",
         "expected": "EUR/kWh, EUR/MWh, EUR/Wh",
     }
     cost_id = statistic_id(meter_of(entry), Quantity.ENERGY_IMPORT_COST)
