@@ -18,7 +18,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 
-from .api.costs import hourly_costs, tariff_costs
+from .api.costs import PriceSteps, hourly_costs, tariff_costs
 from .api.hours import HOUR
 from .api.models import Interval, IntervalSeries, Meter, Quantity
 from .const import DOMAIN, LOGGER
@@ -81,12 +81,13 @@ class CostPricer:
             return series
         by_quantity = {item.quantity: item for item in series}
         result = list(series)
+        read: dict[tuple[str, float], PriceSteps] = {}
         for setting in self.settings:
             priced = PRICED[setting.kind]
             total = by_quantity.get(priced.total)
             if total is None or not total.intervals:
                 continue
-            prices = await async_price_steps(self.hass, setting, first, stop, now)
+            prices = await async_price_steps(self.hass, setting, first, stop, now, read)
             self._check_entity(setting, prices is not None)
             if prices is None:
                 LOGGER.debug(

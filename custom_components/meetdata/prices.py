@@ -215,10 +215,13 @@ async def async_price_steps(
     start: datetime,
     end: datetime,
     now: datetime,
+    read: dict[tuple[str, float], PriceSteps] | None = None,
 ) -> tuple[PriceSteps, PriceSteps] | None:
     """Return the (low or only, normal) prices of a setting over [start, end).
 
     None: the price entity is missing or its unit is not a price of ours.
+    ``read`` keeps the entity histories read for this same span, so that one
+    entity pricing both import and export is read from the recorder once.
     """
     if setting.source is PriceSource.FIXED and setting.price is not None:
         steps = PriceSteps.fixed(setting.price)
@@ -239,7 +242,12 @@ async def async_price_steps(
     )
     if factor is None:
         return None
+    key = (setting.entity_id, factor)
+    if read is not None and key in read:
+        return read[key], read[key]
     steps = await get_instance(hass).async_add_executor_job(
         entity_steps, hass, setting.entity_id, factor, start, end, now
     )
+    if read is not None:
+        read[key] = steps
     return steps, steps

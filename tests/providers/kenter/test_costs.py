@@ -9,6 +9,7 @@ go back (25 hours) too; the export compensation uses a fixed price.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
@@ -18,6 +19,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
 
+from custom_components.meetdata import prices
 from custom_components.meetdata.api.models import Quantity
 from custom_components.meetdata.const import CONF_HISTORY_DAYS, DOMAIN
 from custom_components.meetdata.statistics_rows import HOUR, statistic_id
@@ -135,6 +137,52 @@ async def test_quarter_hour_prices_on_the_day_clocks_go_back(
     compensation_id = statistic_id(meter, Quantity.ENERGY_EXPORT_COMPENSATION)
     rows = await stat_rows(hass, compensation_id, DAY_START, DAY_END, ("state", "sum"))
     _assert_costs(rows, _costs(sim, "TLV", DAY_START, DAY_END, EXPORT_PRICE))
+
+
+@pytest.mark.recorder_db
+async def test_one_price_entity_for_import_and_export_is_read_once(
+    hass: HomeAssistant,
+    serve: Serve,
+    sim: KenterSimulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A dynamic contract pays back the price it charges: one history read per window."""
+    _record_prices(hass, DAY_START - timedelta(hours=1), DAY_END)
+    await async_wait_recording_done(hass)
+    dynamic = {"source": "entity", "entity_id": PRICE_ENTITY}
+    entry = await setup_entry(
+        hass,
+        serve,
+        sim,
+        "Kenter dynamic",
+        {CONF_HISTORY_DAYS: 1, "import_price": dynamic, "export_price": dynamic},
+    )
+    reads: list[tuple[str, datetime, datetime]] = []
+    original = prices.entity_steps
+
+    def counted(
+        hass: HomeAssistant, entity_id: str, factor: float, start: datetime, *rest: Any
+    ) -> Any:
+        reads.append((entity_id, start, rest[0]))
+        return original(hass, entity_id, factor, start, *rest)
+
+    monkeypatch.setattr(prices, "entity_steps", counted)
+    await _import_day(entry)
+    # The 25-hour day is read in two windows of at most a day: one read each.
+    assert reads == [
+        (PRICE_ENTITY, DAY_START, DAY_START + timedelta(days=1)),
+        (PRICE_ENTITY, DAY_START + timedelta(days=1), DAY_END),
+    ]
+
+    meter = meter_of(entry)
+    for quantity, counter in (
+        (Quantity.ENERGY_IMPORT_COST, "LVR"),
+        (Quantity.ENERGY_EXPORT_COMPENSATION, "TLV"),
+    ):
+        rows = await stat_rows(
+            hass, statistic_id(meter, quantity), DAY_START, DAY_END, ("state", "sum")
+        )
+        _assert_costs(rows, _costs(sim, counter, DAY_START, DAY_END))
 
 
 @pytest.mark.recorder_db
