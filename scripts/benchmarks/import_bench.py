@@ -233,9 +233,7 @@ async def statistics_import(
             f"loop CPU {monitor.total_cpu:.2f} s"
         )
         for step in monitor.top():
-            log(
-                f"  slow step {step.wall * 1000:.1f} ms (cpu {step.cpu * 1000:.1f}): {step.what}"
-            )
+            log(f"  {step.text()}")
         return run
 
     async with aiohttp.ClientSession() as session:
@@ -433,9 +431,7 @@ async def first_refreshes(
                 f"{importer.rows_written} rows, {monitor.steps} steps"
             )
             for step in monitor.top():
-                log(
-                    f"  slow step {step.wall * 1000:.1f} ms (cpu {step.cpu * 1000:.1f}): {step.what}"
-                )
+                log(f"  {step.text()}")
             results[provider] = monitor.max_cpu
             results[f"{provider}_wall"] = monitor.max_wall
             emit(

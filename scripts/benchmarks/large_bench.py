@@ -315,10 +315,7 @@ async def _ours(
     phase.loop_cpu, phase.loop_wall = monitor.max_cpu, monitor.max_wall
     phase.loop_own = monitor.max_own
     for step in monitor.top():
-        log(
-            f"  slow step {step.wall * 1000:.1f} ms (cpu {step.cpu * 1000:.1f}, "
-            f"garbage collection {step.gc * 1000:.1f}): {step.what}"
-        )
+        log(f"  {step.text()}")
     return phase
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import asyncio.events
+from collections import Counter
 from dataclasses import dataclass, field
 import gc
+import os
+import sys
 import threading
 import time
 from types import SimpleNamespace
@@ -37,6 +40,19 @@ def _describe(handle: asyncio.Handle) -> str:
     return repr(handle)[:200]
 
 
+def _where(frame: Any) -> str:
+    """Name the innermost frames of ours or Home Assistant's (a sampled stack)."""
+    names: list[str] = []
+    while frame is not None and len(names) < 4:
+        path = frame.f_code.co_filename
+        if "custom_components" in path or "homeassistant" in path:
+            names.append(
+                f"{os.path.basename(path)}:{frame.f_code.co_qualname}:{frame.f_lineno}"
+            )
+        frame = frame.f_back
+    return " < ".join(names) or "elsewhere"
+
+
 @dataclass(slots=True)
 class Step:
     """One slow event-loop step."""
@@ -46,6 +62,16 @@ class Step:
     what: str
     #: Of ``wall``: garbage collections (any generation) on the loop's thread.
     gc: float = 0.0
+    #: With sampling: the most frequent places the step was found in.
+    samples: list[tuple[str, int]] = field(default_factory=list)
+
+    def text(self) -> str:
+        """Describe the step for the log."""
+        where = "".join(f"\n      {count} x {place}" for place, count in self.samples)
+        return (
+            f"slow step {self.wall * 1000:.1f} ms (cpu {self.cpu * 1000:.1f}, "
+            f"garbage collection {self.gc * 1000:.1f}): {self.what}{where}"
+        )
 
 
 @dataclass(slots=True)
@@ -68,6 +94,11 @@ class LoopMonitor:
     slow: list[Step] = field(default_factory=list)
     #: Seconds of garbage collection on the installing (loop) thread so far.
     gc_seconds: float = 0.0
+    #: Sample the loop thread's stack every millisecond during a step (a
+    #: diagnosis of slow steps: MEETDATA_BENCH_SAMPLE=1; it costs CPU itself).
+    sample: bool = field(
+        default_factory=lambda: os.environ.get("MEETDATA_BENCH_SAMPLE") == "1"
+    )
 
     def install(self) -> None:
         """Patch ``Handle._run`` (all loops of this process); time collections."""
@@ -86,17 +117,33 @@ class LoopMonitor:
                 monitor.gc_seconds += perf() - started[0]
 
         gc.callbacks.append(_gc)
+        #: The samples of the step running now (None: no step runs).
+        running: list[list[str] | None] = [None]
+
+        def _sampler() -> None:
+            while True:
+                time.sleep(0.001)
+                samples = running[0]
+                frame = sys._current_frames().get(loop_thread)  # noqa: SLF001
+                if samples is not None and frame is not None:
+                    samples.append(_where(frame))
+
+        if self.sample:
+            threading.Thread(target=_sampler, daemon=True).start()
 
         def _run(handle: asyncio.Handle) -> None:
             if not monitor.active:
                 _ORIGINAL_RUN(handle)
                 return
+            samples: list[str] = []
+            running[0] = samples
             gc0 = monitor.gc_seconds
             cpu0 = thread_time()
             t0 = perf()
             _ORIGINAL_RUN(handle)
             wall = perf() - t0
             used = thread_time() - cpu0
+            running[0] = None
             collected = monitor.gc_seconds - gc0
             monitor.steps += 1
             monitor.total_cpu += used
@@ -104,7 +151,15 @@ class LoopMonitor:
             monitor.max_cpu = max(monitor.max_cpu, used)
             monitor.max_own = max(monitor.max_own, used - collected)
             if wall >= monitor.threshold or used >= monitor.threshold:
-                monitor.slow.append(Step(wall, used, _describe(handle), collected))
+                monitor.slow.append(
+                    Step(
+                        wall,
+                        used,
+                        _describe(handle),
+                        collected,
+                        Counter(samples).most_common(3),
+                    )
+                )
 
         asyncio.events.Handle._run = _run  # type: ignore[method-assign,assignment]  # noqa: SLF001
 
