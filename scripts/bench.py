@@ -1,6 +1,6 @@
 """Run every Meetdata benchmark in one process; print one JSON figure per line.
 
-See docs/benchmarks.md. ``scripts/bench`` runs this with the project's venv.
+See README.md, "Benchmarks". ``scripts/bench`` runs this with the project's venv.
 Figures go to stdout, progress and the slowest event-loop steps to stderr.
 """
 
