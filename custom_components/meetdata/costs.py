@@ -81,7 +81,7 @@ class CostPricer:
             return series
         by_quantity = {item.quantity: item for item in series}
         result = list(series)
-        read: dict[tuple[str, float], PriceSteps] = {}
+        read: dict[tuple[str, bool], PriceSteps] = {}
         for setting in self.settings:
             priced = PRICED[setting.kind]
             total = by_quantity.get(priced.total)

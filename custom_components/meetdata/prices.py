@@ -173,8 +173,20 @@ def price_settings(options: Mapping[str, Any]) -> list[PriceSetting]:
     return [setting for setting in settings if setting.active]
 
 
-def _state_price(state: State, factor: float) -> float | None:
+def _state_price(
+    state: State,
+    factors: dict[str | None, float | None],
+    currency: str,
+    kind: PriceKind,
+) -> float | None:
+    """Return a recorded state's price per kWh (m³) in its own unit (None: none)."""
     if state.state in (STATE_UNKNOWN, STATE_UNAVAILABLE):
+        return None
+    unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
+    if unit not in factors:
+        factors[unit] = unit_factor(unit, currency, kind)
+    factor = factors[unit]
+    if factor is None:
         return None
     return None if (price := _number(state.state)) is None else price * factor
 
@@ -182,25 +194,29 @@ def _state_price(state: State, factor: float) -> float | None:
 def entity_steps(
     hass: HomeAssistant,
     entity_id: str,
-    factor: float,
+    kind: PriceKind,
     start: datetime,
     end: datetime,
     now: datetime,
 ) -> PriceSteps:
     """Return the recorded prices of ``entity_id`` over [start, end) (executor).
 
-    The last recorded state holds until ``now``.
+    Each recorded state is read in the unit it was recorded in (a sensor that
+    went from ct/kWh to EUR/kWh prices its past in cents); a state in no price
+    unit of ours prices nothing. The last recorded state holds until ``now``.
     """
     # The recorder leaves out a change at exactly ``start`` (neither before
     # nor after it): ask from a second earlier.
     states = history.state_changes_during_period(
-        hass, start - timedelta(seconds=1), end, entity_id, no_attributes=True
+        hass, start - timedelta(seconds=1), end, entity_id
     ).get(entity_id, [])
+    factors: dict[str | None, float | None] = {}
+    currency = hass.config.currency
     starts: list[float] = []
     prices: list[float | None] = []
     for state in states:
         moment = state.last_changed.timestamp()
-        price = _state_price(state, factor)
+        price = _state_price(state, factors, currency, kind)
         if starts and moment <= starts[-1]:
             prices[-1] = price
             continue
@@ -215,7 +231,7 @@ async def async_price_steps(
     start: datetime,
     end: datetime,
     now: datetime,
-    read: dict[tuple[str, float], PriceSteps] | None = None,
+    read: dict[tuple[str, bool], PriceSteps] | None = None,
 ) -> tuple[PriceSteps, PriceSteps] | None:
     """Return the (low or only, normal) prices of a setting over [start, end).
 
@@ -233,20 +249,19 @@ async def async_price_steps(
     if (
         setting.entity_id is None
         or (state := hass.states.get(setting.entity_id)) is None
+        or unit_factor(
+            state.attributes.get(ATTR_UNIT_OF_MEASUREMENT),
+            hass.config.currency,
+            setting.kind,
+        )
+        is None
     ):
         return None
-    factor = unit_factor(
-        state.attributes.get(ATTR_UNIT_OF_MEASUREMENT),
-        hass.config.currency,
-        setting.kind,
-    )
-    if factor is None:
-        return None
-    key = (setting.entity_id, factor)
+    key = (setting.entity_id, setting.kind is PriceKind.GAS)
     if read is not None and key in read:
         return read[key], read[key]
     steps = await get_instance(hass).async_add_executor_job(
-        entity_steps, hass, setting.entity_id, factor, start, end, now
+        entity_steps, hass, setting.entity_id, setting.kind, start, end, now
     )
     if read is not None:
         read[key] = steps

@@ -161,10 +161,10 @@ async def test_one_price_entity_for_import_and_export_is_read_once(
     original = prices.entity_steps
 
     def counted(
-        hass: HomeAssistant, entity_id: str, factor: float, start: datetime, *rest: Any
+        hass: HomeAssistant, entity_id: str, kind: Any, start: datetime, *rest: Any
     ) -> Any:
         reads.append((entity_id, start, rest[0]))
-        return original(hass, entity_id, factor, start, *rest)
+        return original(hass, entity_id, kind, start, *rest)
 
     monkeypatch.setattr(prices, "entity_steps", counted)
     await _import_day(entry)
@@ -250,6 +250,30 @@ async def test_a_price_in_mwh_is_converted(
 ) -> None:
     """A price sensor in EUR/MWh prices each kWh at a thousandth of its state."""
     _record_prices(hass, DAY_START, DAY_END, unit="EUR/MWh")
+    await async_wait_recording_done(hass)
+    entry = await _entry(hass, serve, sim)
+    await _import_day(entry)
+    cost_id = statistic_id(meter_of(entry), Quantity.ENERGY_IMPORT_COST)
+    rows = await stat_rows(hass, cost_id, DAY_START, DAY_END, ("state", "sum"))
+    _assert_costs(rows, _costs(sim, "LVR", DAY_START, DAY_END))
+
+
+@pytest.mark.recorder_db
+async def test_each_recorded_price_counts_in_its_own_unit(
+    hass: HomeAssistant, serve: Serve, sim: KenterSimulator
+) -> None:
+    """A price sensor that went from ct/kWh to EUR/kWh at noon: both halves priced right."""
+    noon = DAY_START + timedelta(hours=13)
+    quarter = DAY_START
+    while quarter < DAY_END:
+        cents = quarter < noon
+        hass.states.async_set(
+            PRICE_ENTITY,
+            str(round(_price(quarter) * (100 if cents else 1), 6)),
+            {"unit_of_measurement": "ct/kWh" if cents else "EUR/kWh"},
+            timestamp=quarter.timestamp(),
+        )
+        quarter += QUARTER
     await async_wait_recording_done(hass)
     entry = await _entry(hass, serve, sim)
     await _import_day(entry)
