@@ -98,15 +98,15 @@ class CostPricer:
                 )
                 continue
             size = len(total.intervals)
+            pair = next(
+                (
+                    (by_quantity[low], by_quantity[normal])
+                    for low, normal in priced.tariffs
+                    if low in by_quantity and normal in by_quantity
+                ),
+                None,
+            )
             if setting.source is PriceSource.TARIFF:
-                pair = next(
-                    (
-                        (by_quantity[low], by_quantity[normal])
-                        for low, normal in priced.tariffs
-                        if low in by_quantity and normal in by_quantity
-                    ),
-                    None,
-                )
                 if pair is None:
                     continue
                 hourly = await async_compute(
@@ -124,6 +124,17 @@ class CostPricer:
                     io, size, hourly_costs, total.intervals, prices[0]
                 )
             result.append(_cost_series(total.meter_key, priced.cost, hourly))
+            # Each tariff at its own price (a fixed or entity price is the
+            # same for both): a grid source per tariff, each with its costs.
+            for part, price in zip(pair or (), prices, strict=False):
+                hourly = await async_compute(
+                    io, len(part.intervals), hourly_costs, part.intervals, price
+                )
+                result.append(
+                    _cost_series(
+                        part.meter_key, priced.tariff_costs[part.quantity], hourly
+                    )
+                )
         return result
 
     @callback
@@ -168,24 +179,40 @@ class CostPricer:
         """
         earliest: datetime | None = None
         for setting in self.settings:
-            priced = PRICED[setting.kind]
-            amounts = newest.get(priced.total)
-            if amounts is None:
-                continue
-            cost = newest.get(priced.cost)
-            lag = since if cost is None else cost + timedelta(hours=1)
-            if lag >= amounts - overlap:
-                continue
-            prices = await async_price_steps(self.hass, setting, lag, now, now)
-            known = None if prices is None else prices[0].known_from
-            if known is None or known >= amounts.timestamp():
-                continue
-            start = (
-                lag if known <= lag.timestamp() else datetime.fromtimestamp(known, UTC)
-            )
-            key = (meter.key, priced.cost)
-            if self._caught_up.get(key) == start:
-                continue
-            self._caught_up[key] = start
-            earliest = start if earliest is None else min(earliest, start)
+            for amount, cost_quantity in PRICED[setting.kind].costed():
+                start = await self._async_lag(
+                    meter, setting, newest, amount, cost_quantity, since, overlap, now
+                )
+                if start is not None:
+                    earliest = start if earliest is None else min(earliest, start)
         return earliest
+
+    async def _async_lag(
+        self,
+        meter: Meter,
+        setting: PriceSetting,
+        newest: dict[Quantity, datetime | None],
+        amount: Quantity,
+        cost_quantity: Quantity,
+        since: datetime,
+        overlap: timedelta,
+        now: datetime,
+    ) -> datetime | None:
+        """Return where one cost statistic catches up on its amounts (None: no need)."""
+        amounts = newest.get(amount)
+        if amounts is None:
+            return None
+        cost = newest.get(cost_quantity)
+        lag = since if cost is None else cost + timedelta(hours=1)
+        if lag >= amounts - overlap:
+            return None
+        prices = await async_price_steps(self.hass, setting, lag, now, now)
+        known = None if prices is None else prices[0].known_from
+        if known is None or known >= amounts.timestamp():
+            return None
+        start = lag if known <= lag.timestamp() else datetime.fromtimestamp(known, UTC)
+        key = (meter.key, cost_quantity)
+        if self._caught_up.get(key) == start:
+            return None
+        self._caught_up[key] = start
+        return start

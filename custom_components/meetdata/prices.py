@@ -11,7 +11,7 @@ entity's unit says its currency and unit (``EUR/kWh``, ``€/MWh``, ``ct/kWh``,
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 import math
@@ -55,7 +55,7 @@ class PriceSource(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Priced:
-    """The statistics of one kind: its amounts, their tariff parts, its cost."""
+    """The statistics of one kind: its amounts, their tariff parts, their costs."""
 
     total: Quantity
     #: (low or night, normal or day) pairs, the first the provider sends is used.
@@ -63,6 +63,12 @@ class Priced:
     cost: Quantity
     #: The unit an entity's price is per (after the currency and a slash).
     units: Mapping[str, float]
+    #: The cost statistic of each tariff's amounts.
+    tariff_costs: Mapping[Quantity, Quantity] = field(default_factory=dict)
+
+    def costed(self) -> tuple[tuple[Quantity, Quantity], ...]:
+        """Return every (amounts, their cost) pair: the total's, each tariff's."""
+        return ((self.total, self.cost), *self.tariff_costs.items())
 
 
 ENERGY_UNITS: Final = {"kWh": 1.0, "MWh": 1e-3, "Wh": 1e3}
@@ -77,6 +83,12 @@ PRICED: Final = {
         ),
         Quantity.ENERGY_IMPORT_COST,
         ENERGY_UNITS,
+        {
+            Quantity.ENERGY_IMPORT_LOW: Quantity.ENERGY_IMPORT_LOW_COST,
+            Quantity.ENERGY_IMPORT_NORMAL: Quantity.ENERGY_IMPORT_NORMAL_COST,
+            Quantity.ENERGY_IMPORT_NIGHT: Quantity.ENERGY_IMPORT_NIGHT_COST,
+            Quantity.ENERGY_IMPORT_DAY: Quantity.ENERGY_IMPORT_DAY_COST,
+        },
     ),
     PriceKind.EXPORT: Priced(
         Quantity.ENERGY_EXPORT,
@@ -86,6 +98,12 @@ PRICED: Final = {
         ),
         Quantity.ENERGY_EXPORT_COMPENSATION,
         ENERGY_UNITS,
+        {
+            Quantity.ENERGY_EXPORT_LOW: Quantity.ENERGY_EXPORT_LOW_COMPENSATION,
+            Quantity.ENERGY_EXPORT_NORMAL: Quantity.ENERGY_EXPORT_NORMAL_COMPENSATION,
+            Quantity.ENERGY_EXPORT_NIGHT: Quantity.ENERGY_EXPORT_NIGHT_COMPENSATION,
+            Quantity.ENERGY_EXPORT_DAY: Quantity.ENERGY_EXPORT_DAY_COMPENSATION,
+        },
     ),
     PriceKind.GAS: Priced(Quantity.GAS_VOLUME, (), Quantity.GAS_COST, GAS_UNITS),
 }

@@ -201,10 +201,10 @@ class StatisticsImporter:
         if not self.pricer.settings:
             return None
         costs = {
-            priced.cost: await self.async_last_hour(
-                self.metadata(meter, priced.cost)["statistic_id"]
-            )
-            for priced in (PRICED[setting.kind] for setting in self.pricer.settings)
+            cost: await self.async_last_hour(self.metadata(meter, cost)["statistic_id"])
+            for setting in self.pricer.settings
+            for amount, cost in PRICED[setting.kind].costed()
+            if newest.get(amount) is not None
         }
         return await self.pricer.async_catch_up(
             meter, newest | costs, since, overlap, now

@@ -176,3 +176,115 @@ async def test_cost_statistics_validate(
     assert {meta["unit_of_measurement"] for _, meta in metadata.values()} == {"EUR"}
 
     await _assert_source_validates(hass, hass_ws_client, priced_grid_source())
+
+
+def _tariff_id(quantity: str) -> str:
+    return f"meetdata:cemm_ffffffffffff_p1_{quantity}"
+
+
+def tariff_grid_sources() -> list[dict[str, Any]]:
+    """Return the low and normal tariffs as grid flows, each with its own costs."""
+    no_price = {"entity_energy_price": None, "number_energy_price": None}
+    tariffs = [
+        {
+            "stat_energy_from": _tariff_id(f"energy_import_{tariff}"),
+            "stat_cost": _tariff_id(f"energy_import_{tariff}_cost"),
+            "stat_energy_to": _tariff_id(f"energy_export_{tariff}"),
+            "stat_compensation": _tariff_id(f"energy_export_{tariff}_compensation"),
+        }
+        for tariff in ("low", "normal")
+    ]
+    if "flow_from" not in _grid_keys():
+        return [
+            {
+                "type": "grid",
+                **tariff,
+                **no_price,
+                "entity_energy_price_export": None,
+                "number_energy_price_export": None,
+                "cost_adjustment_day": 0,
+            }
+            for tariff in tariffs
+        ]
+    return [
+        {
+            "type": "grid",
+            "flow_from": [
+                {
+                    "stat_energy_from": t["stat_energy_from"],
+                    "stat_cost": t["stat_cost"],
+                    **no_price,
+                }
+                for t in tariffs
+            ],
+            "flow_to": [
+                {
+                    "stat_energy_to": t["stat_energy_to"],
+                    "stat_compensation": t["stat_compensation"],
+                    **no_price,
+                }
+                for t in tariffs
+            ],
+            "cost_adjustment_day": 0,
+        }
+    ]
+
+
+@pytest.mark.recorder_db
+async def test_each_tariff_is_a_grid_source_with_its_own_costs(
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    cemm_entry: MockConfigEntry,
+) -> None:
+    """Low and normal, each at its own price, pass energy/validate as grid flows."""
+    prices = {"low": (0.21, 0.05), "normal": (0.29, 0.07)}
+    hass.config_entries.async_update_entry(
+        cemm_entry,
+        options=cemm_entry.options
+        | {
+            "import_price": {
+                "source": "tariff",
+                "price_low": prices["low"][0],
+                "price_normal": prices["normal"][0],
+            },
+            "export_price": {
+                "source": "tariff",
+                "price_low": prices["low"][1],
+                "price_normal": prices["normal"][1],
+            },
+        },
+    )
+    assert await hass.config_entries.async_setup(cemm_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    since = dt_util.utcnow() - timedelta(days=3)
+    for tariff, (import_price, export_price) in prices.items():
+        for energy, cost, price in (
+            (f"energy_import_{tariff}", f"energy_import_{tariff}_cost", import_price),
+            (
+                f"energy_export_{tariff}",
+                f"energy_export_{tariff}_compensation",
+                export_price,
+            ),
+        ):
+            amounts = await stat_rows(hass, _tariff_id(energy), since, None, ("state",))
+            costs = await stat_rows(hass, _tariff_id(cost), since, None, ("state",))
+            assert amounts, energy
+            assert {c["start"]: c["state"] for c in costs} == pytest.approx(
+                {a["start"]: a["state"] * price for a in amounts}, rel=1e-9
+            ), cost
+
+    assert await async_setup_component(hass, "energy", {})
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {
+            "type": "energy/save_prefs",
+            "energy_sources": tariff_grid_sources(),
+            "device_consumption": [],
+        }
+    )
+    saved = await client.receive_json()
+    assert saved["success"], saved
+    await client.send_json_auto_id({"type": "energy/validate"})
+    result = await client.receive_json()
+    assert result["success"], result
+    assert result["result"]["energy_sources"] == [[] for _ in tariff_grid_sources()]

@@ -234,3 +234,25 @@ async def test_a_lagging_cost_catches_up_once_from_the_same_start(
     # Costs within the overlap of their amounts: nothing to catch up.
     newest[Quantity.ENERGY_IMPORT_COST] = T0 - timedelta(days=1)
     assert await CostPricer(hass, fixed.settings).async_catch_up(*args) is None
+
+
+async def test_tariff_costs_missing_beside_the_total_cost_catch_up(
+    hass: HomeAssistant,
+) -> None:
+    """Costs per tariff that an earlier version never wrote are filled back."""
+    since = T0 - timedelta(days=10)
+    newest: dict[Quantity, datetime | None] = {
+        Quantity.ENERGY_IMPORT: T0,
+        Quantity.ENERGY_IMPORT_LOW: T0,
+        Quantity.ENERGY_IMPORT_NORMAL: T0 - timedelta(hours=3),
+        Quantity.ENERGY_IMPORT_COST: T0,
+        Quantity.ENERGY_IMPORT_LOW_COST: T0,
+        Quantity.ENERGY_IMPORT_NORMAL_COST: None,
+    }
+    pricer = CostPricer(
+        hass, [PriceSetting(PriceKind.IMPORT, PriceSource.FIXED, price=0.3)]
+    )
+    args = (METER, newest, since, timedelta(days=2), T0)
+    assert await pricer.async_catch_up(*args) == since
+    newest[Quantity.ENERGY_IMPORT_NORMAL_COST] = T0 - timedelta(hours=3)
+    assert await CostPricer(hass, pricer.settings).async_catch_up(*args) is None

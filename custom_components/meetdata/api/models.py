@@ -76,6 +76,16 @@ class Quantity(StrEnum):
     ENERGY_IMPORT_COST = "energy_import_cost"
     ENERGY_EXPORT_COMPENSATION = "energy_export_compensation"
     GAS_COST = "gas_cost"
+    # The same per tariff: each tariff statistic's amounts at its own price,
+    # so that each can be a grid source of its own with its own costs.
+    ENERGY_IMPORT_LOW_COST = "energy_import_low_cost"
+    ENERGY_IMPORT_NORMAL_COST = "energy_import_normal_cost"
+    ENERGY_IMPORT_NIGHT_COST = "energy_import_night_cost"
+    ENERGY_IMPORT_DAY_COST = "energy_import_day_cost"
+    ENERGY_EXPORT_LOW_COMPENSATION = "energy_export_low_compensation"
+    ENERGY_EXPORT_NORMAL_COMPENSATION = "energy_export_normal_compensation"
+    ENERGY_EXPORT_NIGHT_COMPENSATION = "energy_export_night_compensation"
+    ENERGY_EXPORT_DAY_COMPENSATION = "energy_export_day_compensation"
 
 
 class Unit(StrEnum):
@@ -134,6 +144,14 @@ QUANTITY_UNITS: dict[Quantity, Unit] = {
     Quantity.ENERGY_IMPORT_COST: Unit.CURRENCY,
     Quantity.ENERGY_EXPORT_COMPENSATION: Unit.CURRENCY,
     Quantity.GAS_COST: Unit.CURRENCY,
+    Quantity.ENERGY_IMPORT_LOW_COST: Unit.CURRENCY,
+    Quantity.ENERGY_IMPORT_NORMAL_COST: Unit.CURRENCY,
+    Quantity.ENERGY_IMPORT_NIGHT_COST: Unit.CURRENCY,
+    Quantity.ENERGY_IMPORT_DAY_COST: Unit.CURRENCY,
+    Quantity.ENERGY_EXPORT_LOW_COMPENSATION: Unit.CURRENCY,
+    Quantity.ENERGY_EXPORT_NORMAL_COMPENSATION: Unit.CURRENCY,
+    Quantity.ENERGY_EXPORT_NIGHT_COMPENSATION: Unit.CURRENCY,
+    Quantity.ENERGY_EXPORT_DAY_COMPENSATION: Unit.CURRENCY,
 }
 
 # Quantities whose interval values are averages (hourly mean/min/max), not amounts.

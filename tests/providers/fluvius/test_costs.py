@@ -63,6 +63,20 @@ PRICED = {
         ],
     ),
     Quantity.GAS_COST: (GAS_EAN, [(Quantity.GAS_VOLUME, GAS_PRICE)]),
+    # Each tariff on its own, for a grid source per tariff.
+    Quantity.ENERGY_IMPORT_NIGHT_COST: (
+        DIGITAL_EAN,
+        [(Quantity.ENERGY_IMPORT_NIGHT, NIGHT)],
+    ),
+    Quantity.ENERGY_IMPORT_DAY_COST: (DIGITAL_EAN, [(Quantity.ENERGY_IMPORT_DAY, DAY)]),
+    Quantity.ENERGY_EXPORT_NIGHT_COMPENSATION: (
+        DIGITAL_EAN,
+        [(Quantity.ENERGY_EXPORT_NIGHT, EXPORT_NIGHT)],
+    ),
+    Quantity.ENERGY_EXPORT_DAY_COMPENSATION: (
+        DIGITAL_EAN,
+        [(Quantity.ENERGY_EXPORT_DAY, EXPORT_DAY)],
+    ),
 }
 
 
@@ -173,6 +187,14 @@ async def test_corrected_estimates_rechain_the_costs(
         if after[hour]["state"] != pytest.approx(before[hour]["state"], abs=1e-12)
     ]
     assert changed, "no estimate was corrected in the overlap"
+    # The night and day costs are the total's two parts, hour by hour.
+    parts = [
+        {r["start"]: r["state"] for r in await rows(hass, _stat(DIGITAL_EAN, q), since)}
+        for q in (Quantity.ENERGY_IMPORT_NIGHT_COST, Quantity.ENERGY_IMPORT_DAY_COST)
+    ]
+    assert {hour: parts[0][hour] + parts[1][hour] for hour in after} == pytest.approx(
+        {hour: row["state"] for hour, row in after.items()}, rel=1e-9, abs=1e-12
+    )
 
 
 PRICE_ENTITY = "sensor.day_ahead_price"
@@ -228,3 +250,18 @@ async def test_a_price_entity_prices_each_quarter_on_the_autumn_dst_sunday(
     assert {r["start"]: r["state"] for r in stored} == pytest.approx(
         want, rel=1e-9, abs=1e-12
     )
+    # Each tariff's quarters at the same quarter prices (a Sunday: all night).
+    for amounts, cost in (
+        (Quantity.ENERGY_IMPORT_NIGHT, Quantity.ENERGY_IMPORT_NIGHT_COST),
+        (Quantity.ENERGY_IMPORT_DAY, Quantity.ENERGY_IMPORT_DAY_COST),
+    ):
+        part: dict[float, float] = {}
+        for item in sim.expected_intervals(DIGITAL_EAN, amounts, lo, hi):
+            ts = item.start.timestamp()
+            hour = ts - ts % 3600
+            part[hour] = part.get(hour, 0.0) + item.value * _quarter_price(item.start)
+        stored = await rows(hass, _stat(DIGITAL_EAN, cost), lo, hi)
+        _assert_chained(stored)
+        assert {r["start"]: r["state"] for r in stored} == pytest.approx(
+            part, rel=1e-9, abs=1e-12
+        ), cost
