@@ -23,7 +23,7 @@ from .discovery import (
 )
 from .errors import ha_error
 from .holes import async_remove_holes
-from .ids import async_claim_meters
+from .ids import async_claim_meters, async_statistic_labels
 from .migrate import async_migrate_registry_ids
 from .providers import get_spec
 from .repairs import async_clear_entry_issues
@@ -65,7 +65,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: MeetdataConfigEntry) -> 
     async_claim_meters(hass, entry, [meter.key for meter in polled])
     history_days = int(entry.options.get(CONF_HISTORY_DAYS, spec.default_history_days))
     latest = LatestCoordinator(hass, entry, client, polled, interval)
-    history = HistoryCoordinator(hass, entry, client, polled, history_days)
+    history = HistoryCoordinator(
+        hass, entry, client, polled, history_days, await async_statistic_labels(hass)
+    )
     discovery = MeterDiscovery(hass, entry, client, all_meters, spec.discovery_interval)
     entry.runtime_data = MeetdataRuntimeData(
         spec=spec,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 import functools
 from typing import TYPE_CHECKING
@@ -159,8 +159,12 @@ class HistoryCoordinator(MeetdataCoordinator[dict[str, datetime]]):
         client: MeterDataClient,
         meters: list[Meter],
         history_days: int,
+        labels: Mapping[str, str] | None = None,
     ) -> None:
-        """Import ``meters`` back to ``history_days`` days ago."""
+        """Import ``meters`` back to ``history_days`` days ago.
+
+        ``labels`` name the statistics' quantities (Home Assistant's language).
+        """
         super().__init__(
             hass,
             entry,
@@ -174,7 +178,7 @@ class HistoryCoordinator(MeetdataCoordinator[dict[str, datetime]]):
             hass,
             client,
             entry,
-            metadata=statistics_of(hass, entry),
+            metadata=statistics_of(hass, entry, labels),
             pricer=CostPricer(hass, price_settings(entry.options), entry),
         )
         self.outages = MeterOutages(entry.title, "history import")

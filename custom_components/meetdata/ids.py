@@ -26,13 +26,14 @@ deleting the first entry and adding the account again gives the plain ids back
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 import re
 
 from homeassistant.components.recorder.models import StatisticMetaData
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.translation import async_get_translations
 
 from .api.models import Meter, Quantity
 from .const import CONF_PROVIDER, CONF_STATISTIC_TAGS, DOMAIN
@@ -115,8 +116,32 @@ def async_claim_meters(
     return tags
 
 
-def statistics_of(hass: HomeAssistant, entry: ConfigEntry) -> MetadataOf:
-    """Return the statistic metadata of the entry's meters (tagged where shared)."""
+async def async_statistic_labels(hass: HomeAssistant) -> dict[str, str]:
+    """Return the name of each quantity in Home Assistant's language.
+
+    Statistics are named once, when written, like the entities Home Assistant
+    names in its configured language; a quantity without a translation keeps
+    its key in words.
+    """
+    prefix = f"component.{DOMAIN}.entity.sensor."
+    strings = await async_get_translations(
+        hass, hass.config.language, "entity", [DOMAIN]
+    )
+    return {
+        key[len(prefix) : -len(".name")]: text
+        for key, text in strings.items()
+        if key.startswith(prefix) and key.endswith(".name")
+    }
+
+
+def statistics_of(
+    hass: HomeAssistant, entry: ConfigEntry, labels: Mapping[str, str] | None = None
+) -> MetadataOf:
+    """Return the statistic metadata of the entry's meters (tagged where shared).
+
+    ``labels`` name the quantities (see async_statistic_labels).
+    """
+    labels = labels or {}
 
     def metadata(meter: Meter, quantity: Quantity) -> StatisticMetaData:
         tags: dict[str, str] = entry.data.get(CONF_STATISTIC_TAGS, {})
@@ -129,6 +154,7 @@ def statistics_of(hass: HomeAssistant, entry: ConfigEntry) -> MetadataOf:
             tag=tag,
             holder=entry.title if tag else None,
             currency=hass.config.currency,
+            label=labels.get(quantity),
         )
 
     return metadata

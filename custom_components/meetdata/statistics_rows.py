@@ -48,16 +48,18 @@ def statistic_metadata(
     tag: str = "",
     holder: str | None = None,
     currency: str = "EUR",
+    label: str | None = None,
 ) -> StatisticMetaData:
     """Return metadata that every supported Home Assistant version accepts.
 
     ``holder`` (the entry's title) follows the name of tagged statistics;
-    costs are in ``currency``.
+    costs are in ``currency``; ``label`` names the quantity (default: its
+    key in words).
     """
     fixed = QUANTITY_UNITS[quantity]
     unit = currency if fixed is Unit.CURRENCY else str(fixed)
     is_mean = quantity in MEAN_QUANTITIES
-    label = str(quantity).replace("_", " ").capitalize()
+    label = label or str(quantity).replace("_", " ").capitalize()
     name = f"{meter.name or meter.key} {label}"
     metadata: dict[str, Any] = {
         "mean_type": StatisticMeanType.ARITHMETIC

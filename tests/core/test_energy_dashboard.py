@@ -288,3 +288,45 @@ async def test_each_tariff_is_a_grid_source_with_its_own_costs(
     result = await client.receive_json()
     assert result["success"], result
     assert result["result"]["energy_sources"] == [[] for _ in tariff_grid_sources()]
+
+
+@pytest.mark.recorder_db
+async def test_statistics_are_named_in_home_assistants_language(
+    hass: HomeAssistant, cemm_entry: MockConfigEntry
+) -> None:
+    """A Dutch Home Assistant lists Dutch statistic names in the Energy dashboard."""
+    hass.config.language = "nl"
+    hass.config_entries.async_update_entry(
+        cemm_entry,
+        options=cemm_entry.options
+        | {"import_price": {"source": "tariff", "price_low": 0.2, "price_normal": 0.3}},
+    )
+    assert await hass.config_entries.async_setup(cemm_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    names = {
+        stat_id: meta["name"]
+        for stat_id, (_, meta) in (
+            await get_instance(hass).async_add_executor_job(
+                partial(
+                    get_metadata,
+                    hass,
+                    statistic_ids={
+                        ENERGY_FROM,
+                        _tariff_id("energy_import_low"),
+                        _tariff_id("energy_import_low_cost"),
+                        COST_FROM,
+                    },
+                )
+            )
+        ).items()
+    }
+    assert names == {
+        ENERGY_FROM: "CEMM FF-FF-FF-FF-FF-FF p1 Energie-import",
+        _tariff_id(
+            "energy_import_low"
+        ): "CEMM FF-FF-FF-FF-FF-FF p1 Energie-import laagtarief",
+        _tariff_id("energy_import_low_cost"): (
+            "CEMM FF-FF-FF-FF-FF-FF p1 Kosten afname laagtarief"
+        ),
+        COST_FROM: "CEMM FF-FF-FF-FF-FF-FF p1 Kosten afname",
+    }
