@@ -341,3 +341,30 @@ async def call_import_history(
         blocking=True,
         return_response=True,
     )
+
+
+async def assert_quarter_hour_power(
+    hass: HomeAssistant,
+    stat_id: str,
+    powers: dict[int, float],
+    start: datetime,
+    end: datetime,
+) -> None:
+    """Assert each stored hour is the max, min and mean of its four quarters' kW.
+
+    ``powers`` maps each quarter's start (a timestamp) to its average power,
+    computed by hand from a simulator's data; every hour of [start, end) is
+    expected, a DST day included (23 or 25 hours).
+    """
+    hours: dict[int, list[float]] = {}
+    for quarter in sorted(powers):
+        hours.setdefault(quarter - quarter % 3600, []).append(powers[quarter])
+    assert len(hours) in (23, 24, 25)
+    rows = await stat_rows(hass, stat_id, start, end, ("mean", "min", "max"))
+    assert [int(row["start"]) for row in rows] == list(hours)
+    for row in rows:
+        quarters = hours[int(row["start"])]
+        assert len(quarters) == 4
+        assert row["max"] == pytest.approx(max(quarters))
+        assert row["min"] == pytest.approx(min(quarters))
+        assert row["mean"] == pytest.approx(sum(quarters) / 4)

@@ -60,15 +60,18 @@ def grid_source(power_entity: str) -> dict[str, Any]:
 
 
 async def _assert_source_validates(
-    hass: HomeAssistant, hass_ws_client: WebSocketGenerator, source: dict[str, Any]
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    source: dict[str, Any] | list[dict[str, Any]],
 ) -> None:
-    """Save ``source`` as the only energy source; energy/validate finds nothing."""
+    """Save ``source`` as the only energy source(s); energy/validate finds nothing."""
+    sources = source if isinstance(source, list) else [source]
     assert await async_setup_component(hass, "energy", {})
     client = await hass_ws_client(hass)
     await client.send_json_auto_id(
         {
             "type": "energy/save_prefs",
-            "energy_sources": [source],
+            "energy_sources": sources,
             "device_consumption": [],
         }
     )
@@ -77,7 +80,7 @@ async def _assert_source_validates(
     await client.send_json_auto_id({"type": "energy/validate"})
     result = await client.receive_json()
     assert result["success"], result
-    assert result["result"]["energy_sources"] == [[]]
+    assert result["result"]["energy_sources"] == [[] for _ in sources]
 
 
 @pytest.mark.recorder_db
@@ -273,21 +276,7 @@ async def test_each_tariff_is_a_grid_source_with_its_own_costs(
                 {a["start"]: a["state"] * price for a in amounts}, rel=1e-9
             ), cost
 
-    assert await async_setup_component(hass, "energy", {})
-    client = await hass_ws_client(hass)
-    await client.send_json_auto_id(
-        {
-            "type": "energy/save_prefs",
-            "energy_sources": tariff_grid_sources(),
-            "device_consumption": [],
-        }
-    )
-    saved = await client.receive_json()
-    assert saved["success"], saved
-    await client.send_json_auto_id({"type": "energy/validate"})
-    result = await client.receive_json()
-    assert result["success"], result
-    assert result["result"]["energy_sources"] == [[] for _ in tariff_grid_sources()]
+    await _assert_source_validates(hass, hass_ws_client, tariff_grid_sources())
 
 
 @pytest.mark.recorder_db

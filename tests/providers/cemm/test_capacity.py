@@ -28,7 +28,7 @@ from custom_components.meetdata.api.models import Meter, Quantity
 from custom_components.meetdata.statistics_rows import HOUR, statistic_id
 
 from ...ha_conftest import auto_recorder, settle_background_imports  # noqa: F401
-from ...helpers import entity_id_of, sensor_state, stat_rows
+from ...helpers import assert_quarter_hour_power, entity_id_of, sensor_state, stat_rows
 from ...simulators.cemm import DEFAULT_UID, CemmSimulator, local_date, local_midnight
 
 pytestmark = pytest.mark.recorder_db
@@ -81,13 +81,6 @@ def _quarter_powers(
     return dict(quarters)
 
 
-def _by_hour(powers: dict[int, float]) -> dict[int, list[float]]:
-    hours: dict[int, list[float]] = defaultdict(list)
-    for quarter in sorted(powers):
-        hours[quarter - quarter % HOUR].append(powers[quarter])
-    return dict(hours)
-
-
 def _meter(entry: MockConfigEntry, key: str) -> Meter:
     return next(m for m in entry.runtime_data.meters if m.key == key)
 
@@ -126,16 +119,9 @@ async def test_quarter_hour_power_and_peak_of_each_p1_meter(
         powers = {span: _quarter_powers(cemm_sim, uid, *span) for span in spans}
 
         # Every hour of yesterday: its four quarters' max, min and mean.
-        hours = _by_hour(powers[spans[1]])
-        assert len(hours) in (23, 24, 25)
-        rows = await stat_rows(hass, stat_id, yesterday, today, ("mean", "min", "max"))
-        assert [int(row["start"]) for row in rows] == list(hours)
-        for row in rows:
-            quarters = hours[int(row["start"])]
-            assert len(quarters) == 4
-            assert row["max"] == pytest.approx(max(quarters))
-            assert row["min"] == pytest.approx(min(quarters))
-            assert row["mean"] == pytest.approx(sum(quarters) / 4)
+        await assert_quarter_hour_power(
+            hass, stat_id, powers[spans[1]], yesterday, today
+        )
 
         # This month's quarters (of the imported days, and more): the set
         # one is the peak, far above every other.

@@ -30,11 +30,11 @@ from custom_components.meetdata.const import (
 )
 from custom_components.meetdata.providers.dtl.client.model import MAX_HISTORY
 from custom_components.meetdata.providers.dtl.spec import CONF_CUSTOMER_EANS
-from custom_components.meetdata.statistics_rows import HOUR, statistic_id
+from custom_components.meetdata.statistics_rows import statistic_id
 
 from ...conftest import Serve
 from ...ha_conftest import auto_recorder, settle_background_imports  # noqa: F401
-from ...helpers import entity_id_of, sensor_state, stat_rows
+from ...helpers import assert_quarter_hour_power, entity_id_of, sensor_state, stat_rows
 from ...simulators.dtl import (
     CUSTOMER_EAN,
     DEMO_PASSWORD,
@@ -75,13 +75,6 @@ def _quarter_powers(
         ts = int(moment.timestamp())
         parts[ts - ts % QUARTER_S].append(max(kw, 0.0))
     return {quarter: sum(kws) / 3 for quarter, kws in parts.items() if len(kws) == 3}
-
-
-def _by_hour(powers: dict[int, float]) -> dict[int, list[float]]:
-    hours: dict[int, list[float]] = defaultdict(list)
-    for quarter in sorted(powers):
-        hours[quarter - quarter % HOUR].append(powers[quarter])
-    return dict(hours)
 
 
 @pytest.fixture
@@ -139,16 +132,13 @@ async def test_quarter_hour_power_and_peak_of_each_transfer_point(
         assert stat_id == f"meetdata:dtl_{meter_ean}_quarter_hour_power"
 
         # Every hour of yesterday: its four quarters' max, min and mean.
-        hours = _by_hour(_quarter_powers(dtl_sim, meter_ean, yesterday, today))
-        assert len(hours) in (23, 24, 25)
-        rows = await stat_rows(hass, stat_id, yesterday, today, ("mean", "min", "max"))
-        assert [int(row["start"]) for row in rows] == list(hours)
-        for row in rows:
-            quarters = hours[int(row["start"])]
-            assert len(quarters) == 4
-            assert row["max"] == pytest.approx(max(quarters))
-            assert row["min"] == pytest.approx(min(quarters))
-            assert row["mean"] == pytest.approx(sum(quarters) / 4)
+        await assert_quarter_hour_power(
+            hass,
+            stat_id,
+            _quarter_powers(dtl_sim, meter_ean, yesterday, today),
+            yesterday,
+            today,
+        )
 
         # This month's highest quarter, and every quarter that reaches it.
         month = _quarter_powers(dtl_sim, meter_ean, month_start, now)

@@ -13,7 +13,6 @@ quarter the simulator corrected far above the rest, with its start.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -25,7 +24,7 @@ from custom_components.meetdata.api.models import Meter, MeterKind, Quantity
 from custom_components.meetdata.statistics_rows import HOUR, statistic_id
 
 from ...ha_conftest import auto_recorder, settle_background_imports  # noqa: F401
-from ...helpers import sensor_state, stat_rows
+from ...helpers import assert_quarter_hour_power, sensor_state, stat_rows
 from ...simulators.wattworx import EAN_POWER, EAN_POWER_2, WattworxSimulator
 from .fixtures import wattworx_entry, wattworx_sim, wattworx_url  # noqa: F401
 
@@ -55,13 +54,6 @@ def _quarter_powers(
     }
 
 
-def _by_hour(powers: dict[int, float]) -> dict[int, list[float]]:
-    hours: dict[int, list[float]] = defaultdict(list)
-    for quarter in sorted(powers):
-        hours[quarter - quarter % HOUR].append(powers[quarter])
-    return dict(hours)
-
-
 async def test_quarter_hour_power_and_peak_of_each_connection(
     hass: HomeAssistant,
     wattworx_sim: WattworxSimulator,
@@ -87,16 +79,7 @@ async def test_quarter_hour_power_and_peak_of_each_connection(
         stat_id = statistic_id(meter, Quantity.QUARTER_HOUR_POWER)
         assert stat_id == f"meetdata:wattworx_{ean}_quarter_hour_power"
         powers = _quarter_powers(wattworx_sim, ean, start, end)
-        hours = _by_hour(powers)
-        assert len(hours) in (23, 24, 25)
-        rows = await stat_rows(hass, stat_id, start, end, ("mean", "min", "max"))
-        assert [int(row["start"]) for row in rows] == list(hours)
-        for row in rows:
-            quarters = hours[int(row["start"])]
-            assert len(quarters) == 4
-            assert row["max"] == pytest.approx(max(quarters))
-            assert row["min"] == pytest.approx(min(quarters))
-            assert row["mean"] == pytest.approx(sum(quarters) / 4)
+        await assert_quarter_hour_power(hass, stat_id, powers, start, end)
 
         # This month's highest quarter (of the days imported, and more): the
         # corrected one, far above every other.
@@ -109,10 +92,11 @@ async def test_quarter_hour_power_and_peak_of_each_connection(
             (power for quarter, power in month.items() if quarter != peak.timestamp()),
             default=0.0,
         )
-        peak_hour = int(peak.timestamp()) // HOUR * HOUR
-        assert next(r for r in rows if r["start"] == peak_hour)["max"] == (
-            pytest.approx(expected)
+        peak_hour = datetime.fromtimestamp(int(peak.timestamp()) // HOUR * HOUR, UTC)
+        (row,) = await stat_rows(
+            hass, stat_id, peak_hour, peak_hour + timedelta(hours=1), ("max",)
         )
+        assert row["max"] == pytest.approx(expected)
 
         # The sensor shows this month's peak quarter and its start.
         if not this_month:
