@@ -8,6 +8,7 @@ executor.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 import math
@@ -39,10 +40,16 @@ class _Chain:
 async def async_compute[T](
     io: RecorderIO, size: int, func: Callable[..., T], *args: Any
 ) -> T:
-    """Run a pure computation over ``size`` items, in an executor if large."""
+    """Run a pure computation over ``size`` items, in an executor if large.
+
+    A small one runs in the event loop and then yields it, so that several in
+    a row (a window's power, amounts, costs) never add up to one long step.
+    """
     if size > INLINE_INTERVALS:
         return await io.hass.async_add_executor_job(func, *args)
-    return func(*args)
+    result = func(*args)
+    await asyncio.sleep(0)
+    return result
 
 
 async def _async_prime(io: RecorderIO, stat_id: str, chain: _Chain) -> None:
