@@ -106,10 +106,12 @@ class CostPricer:
                 ),
                 None,
             )
+            # Each tariff at its own price (a fixed or entity price is the
+            # same for both): a grid source per tariff, each with its costs.
             if setting.source is PriceSource.TARIFF:
                 if pair is None:
                     continue
-                hourly = await async_compute(
+                hourly, part_costs = await async_compute(
                     io,
                     size,
                     tariff_costs,
@@ -123,18 +125,17 @@ class CostPricer:
                 hourly = await async_compute(
                     io, size, hourly_costs, total.intervals, prices[0]
                 )
-            result.append(_cost_series(total.meter_key, priced.cost, hourly))
-            # Each tariff at its own price (a fixed or entity price is the
-            # same for both): a grid source per tariff, each with its costs.
-            for part, price in zip(pair or (), prices, strict=False):
-                hourly = await async_compute(
-                    io, len(part.intervals), hourly_costs, part.intervals, price
-                )
-                result.append(
-                    _cost_series(
-                        part.meter_key, priced.tariff_costs[part.quantity], hourly
+                part_costs = [
+                    await async_compute(
+                        io, len(part.intervals), hourly_costs, part.intervals, price
                     )
-                )
+                    for part, price in zip(pair or (), prices, strict=False)
+                ]
+            result.append(_cost_series(total.meter_key, priced.cost, hourly))
+            result.extend(
+                _cost_series(part.meter_key, priced.tariff_costs[part.quantity], costs)
+                for part, costs in zip(pair or (), part_costs, strict=True)
+            )
         return result
 
     @callback

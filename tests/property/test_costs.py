@@ -111,14 +111,14 @@ def test_tariff_costs_need_the_split_of_every_hour() -> None:
     total = _quarters([1.0, 2.0, 3.0, 4.0, 1.0, 1.0, 1.0, 1.0])
     low = _quarters([1.0, 2.0, 0.0, 0.0, 1.0, 1.0])
     normal = _quarters([0.0, 0.0, 3.0, 4.0])
-    costs = tariff_costs(
+    costs, _ = tariff_costs(
         total, [(low, PriceSteps.fixed(0.1)), (normal, PriceSteps.fixed(0.3))]
     )
     assert costs == {
         int(T0.timestamp()): pytest.approx(0.1 * 3 + 0.3 * 7),
         int((T0 + HOUR).timestamp()): None,
     }
-    unknown = tariff_costs(
+    unknown, _ = tariff_costs(
         total[:4],
         [(low[:4], _steps([None], HOUR, 1)), (normal, PriceSteps.fixed(0.3))],
     )

@@ -98,23 +98,26 @@ def hourly_costs(
 def tariff_costs(
     total: Iterable[Interval],
     parts: Sequence[tuple[Iterable[Interval], PriceSteps]],
-) -> dict[int, float | None]:
-    """Return each hour's cost of the tariff ``parts`` of the ``total`` amounts.
+) -> tuple[dict[int, float | None], list[dict[int, float | None]]]:
+    """Return each hour's cost of the ``total`` amounts from its tariff ``parts``.
 
-    An hour of ``total`` is priced only when every part is priced in it and
-    the parts' amounts add up to its total amount.
+    Also returns each part's own hourly costs. An hour of ``total`` is priced
+    only when every part is priced in it and the parts' amounts add up to its
+    total amount.
     """
     totals = hourly_amounts(total)
     costs: dict[int, float | None] = dict.fromkeys(totals, 0.0)
     covered: dict[int, float] = dict.fromkeys(totals, 0.0)
+    part_costs: list[dict[int, float | None]] = []
     for intervals, price in parts:
         listed = list(intervals)
         for hour, amount in hourly_amounts(listed).items():
             covered[hour] = covered.get(hour, 0.0) + amount
-        for hour, cost in hourly_costs(listed, price).items():
+        part_costs.append(hourly_costs(listed, price))
+        for hour, cost in part_costs[-1].items():
             known = costs.get(hour, 0.0)
             costs[hour] = None if cost is None or known is None else known + cost
     for hour, amount in totals.items():
         if not math.isclose(covered[hour], amount, rel_tol=SAME, abs_tol=1e-9):
             costs[hour] = None
-    return {hour: costs[hour] for hour in totals}
+    return {hour: costs[hour] for hour in totals}, part_costs
