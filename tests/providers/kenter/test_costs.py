@@ -48,11 +48,12 @@ def _record_prices(
     hass: HomeAssistant, start: datetime, end: datetime, unit: str = "EUR/kWh"
 ) -> None:
     """Set the price entity once per quarter in [start, end), at that quarter."""
+    scale = 1000 if unit.endswith("MWh") else 100 if unit.startswith("ct") else 1
     quarter = start
     while quarter < end:
         hass.states.async_set(
             PRICE_ENTITY,
-            str(_price(quarter) * (1000 if unit.endswith("MWh") else 1)),
+            str(_price(quarter) * scale),
             {"unit_of_measurement": unit},
             timestamp=quarter.timestamp(),
         )
@@ -115,6 +116,18 @@ def _assert_costs(rows: list[dict[str, float]], expected: dict[int, float]) -> N
         assert row["sum"] - rows[0]["sum"] + rows[0]["state"] == pytest.approx(
             total, rel=1e-9
         )
+
+
+async def _assert_the_day_priced(
+    hass: HomeAssistant, serve: Serve, sim: KenterSimulator
+) -> None:
+    """Import the DST day with the prices recorded; each hour is priced by hand."""
+    await async_wait_recording_done(hass)
+    entry = await _entry(hass, serve, sim)
+    await _import_day(entry)
+    cost_id = statistic_id(meter_of(entry), Quantity.ENERGY_IMPORT_COST)
+    rows = await stat_rows(hass, cost_id, DAY_START, DAY_END, ("state", "sum"))
+    _assert_costs(rows, _costs(sim, "LVR", DAY_START, DAY_END))
 
 
 @pytest.mark.recorder_db
@@ -250,12 +263,7 @@ async def test_a_price_in_mwh_is_converted(
 ) -> None:
     """A price sensor in EUR/MWh prices each kWh at a thousandth of its state."""
     _record_prices(hass, DAY_START, DAY_END, unit="EUR/MWh")
-    await async_wait_recording_done(hass)
-    entry = await _entry(hass, serve, sim)
-    await _import_day(entry)
-    cost_id = statistic_id(meter_of(entry), Quantity.ENERGY_IMPORT_COST)
-    rows = await stat_rows(hass, cost_id, DAY_START, DAY_END, ("state", "sum"))
-    _assert_costs(rows, _costs(sim, "LVR", DAY_START, DAY_END))
+    await _assert_the_day_priced(hass, serve, sim)
 
 
 @pytest.mark.recorder_db
@@ -264,22 +272,9 @@ async def test_each_recorded_price_counts_in_its_own_unit(
 ) -> None:
     """A price sensor that went from ct/kWh to EUR/kWh at noon: both halves priced right."""
     noon = DAY_START + timedelta(hours=13)
-    quarter = DAY_START
-    while quarter < DAY_END:
-        cents = quarter < noon
-        hass.states.async_set(
-            PRICE_ENTITY,
-            str(round(_price(quarter) * (100 if cents else 1), 6)),
-            {"unit_of_measurement": "ct/kWh" if cents else "EUR/kWh"},
-            timestamp=quarter.timestamp(),
-        )
-        quarter += QUARTER
-    await async_wait_recording_done(hass)
-    entry = await _entry(hass, serve, sim)
-    await _import_day(entry)
-    cost_id = statistic_id(meter_of(entry), Quantity.ENERGY_IMPORT_COST)
-    rows = await stat_rows(hass, cost_id, DAY_START, DAY_END, ("state", "sum"))
-    _assert_costs(rows, _costs(sim, "LVR", DAY_START, DAY_END))
+    _record_prices(hass, DAY_START, noon, unit="ct/kWh")
+    _record_prices(hass, noon, DAY_END)
+    await _assert_the_day_priced(hass, serve, sim)
 
 
 @pytest.mark.recorder_db
