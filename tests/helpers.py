@@ -13,6 +13,7 @@ import re
 from typing import Any, Literal
 
 from homeassistant.components.recorder.statistics import statistics_during_period
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant, State
 from homeassistant.data_entry_flow import section
@@ -23,6 +24,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
 
+from custom_components.meetdata.api.models import Meter
 from custom_components.meetdata.const import DOMAIN
 from custom_components.meetdata.units import REACTIVE_ENERGY, REACTIVE_POWER
 
@@ -368,3 +370,9 @@ async def assert_quarter_hour_power(
         assert row["max"] == pytest.approx(max(quarters))
         assert row["min"] == pytest.approx(min(quarters))
         assert row["mean"] == pytest.approx(sum(quarters) / 4)
+
+
+def meter_by_key(entry: ConfigEntry, key: str) -> Meter:
+    """Return the loaded entry's meter of this key."""
+    meter: Meter = next(m for m in entry.runtime_data.meters if m.key == key)
+    return meter

@@ -30,7 +30,7 @@ from custom_components.meetdata.statistics_rows import (
     statistic_metadata,
 )
 
-from ..helpers import assert_rechained, stat_rows
+from ..helpers import assert_rechained, meter_by_key, stat_rows
 from ..simulators.cemm import DEFAULT_UID, CemmSimulator
 
 #: Recorder statistics: scripts/test_db runs these on PostgreSQL and MariaDB.
@@ -54,15 +54,11 @@ def _hourly(pairs: list[tuple[datetime, float]]) -> dict[float, float]:
     return dict(hours)
 
 
-def _meter(entry: MockConfigEntry, key: str) -> Meter:
-    return next(m for m in entry.runtime_data.meters if m.key == key)
-
-
 async def test_backfill_equals_source(
     hass: HomeAssistant, cemm_sim: CemmSimulator, loaded_cemm: MockConfigEntry
 ) -> None:
     """Every stored hour equals the simulator's minutes; sums chain without gaps."""
-    p1 = _meter(loaded_cemm, f"{UID_KEY}_p1")
+    p1 = meter_by_key(loaded_cemm, f"{UID_KEY}_p1")
     start = datetime.now(UTC) - timedelta(days=3)
     rows = await _rows(hass, statistic_id(p1, Quantity.ENERGY_IMPORT), start)
     assert len(rows) >= 47
@@ -82,7 +78,7 @@ async def test_backfill_equals_source(
         [expected_export[r["start"]] for r in export_rows]
     )
 
-    gas = _meter(loaded_cemm, f"{UID_KEY}_p1_gas")
+    gas = meter_by_key(loaded_cemm, f"{UID_KEY}_p1_gas")
     gas_rows = await _rows(hass, statistic_id(gas, Quantity.GAS_VOLUME), start)
     expected_gas = {
         moment.timestamp(): amount
@@ -113,7 +109,7 @@ async def test_second_run_writes_nothing(
     """Re-reading the overlap with unchanged data stores no row again."""
     importer = loaded_cemm.runtime_data.history.importer
     await async_wait_recording_done(hass)
-    p1 = _meter(loaded_cemm, f"{UID_KEY}_p1")
+    p1 = meter_by_key(loaded_cemm, f"{UID_KEY}_p1")
     stat = statistic_id(p1, Quantity.ENERGY_IMPORT)
     before = await _rows(hass, stat, datetime.now(UTC) - timedelta(days=4))
     written = importer.rows_written
@@ -136,7 +132,7 @@ async def test_dst_days(
 ) -> None:
     """The spring day has 23 hourly rows, the autumn day 25, summing to the source."""
     importer = loaded_cemm.runtime_data.history.importer
-    p1 = _meter(loaded_cemm, f"{UID_KEY}_p1")
+    p1 = meter_by_key(loaded_cemm, f"{UID_KEY}_p1")
     start = datetime.combine(day, datetime.min.time(), AMSTERDAM)
     end = datetime.combine(day + timedelta(days=1), datetime.min.time(), AMSTERDAM)
     await importer.async_import_period(p1, start, end, timedelta(days=7))
@@ -191,7 +187,7 @@ async def test_correction_rewrites_its_hour_and_every_later_sum(
     hass: HomeAssistant, cemm_sim: CemmSimulator, loaded_cemm: MockConfigEntry
 ) -> None:
     """A corrected minute inside the overlap changes its hour and all later sums."""
-    p1 = _meter(loaded_cemm, f"{UID_KEY}_p1")
+    p1 = meter_by_key(loaded_cemm, f"{UID_KEY}_p1")
     stat = statistic_id(p1, Quantity.ENERGY_IMPORT)
     since = datetime.now(UTC) - timedelta(days=4)
     before = await _rows(hass, stat, since)

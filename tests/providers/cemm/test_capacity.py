@@ -24,11 +24,17 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.meetdata.api.models import Meter, Quantity
+from custom_components.meetdata.api.models import Quantity
 from custom_components.meetdata.statistics_rows import HOUR, statistic_id
 
 from ...ha_conftest import auto_recorder, settle_background_imports  # noqa: F401
-from ...helpers import assert_quarter_hour_power, entity_id_of, sensor_state, stat_rows
+from ...helpers import (
+    assert_quarter_hour_power,
+    entity_id_of,
+    meter_by_key,
+    sensor_state,
+    stat_rows,
+)
 from ...simulators.cemm import DEFAULT_UID, CemmSimulator, local_date, local_midnight
 
 pytestmark = pytest.mark.recorder_db
@@ -81,10 +87,6 @@ def _quarter_powers(
     return dict(quarters)
 
 
-def _meter(entry: MockConfigEntry, key: str) -> Meter:
-    return next(m for m in entry.runtime_data.meters if m.key == key)
-
-
 async def test_quarter_hour_power_and_peak_of_each_p1_meter(
     hass: HomeAssistant, cemm_sim: CemmSimulator, cemm_entry: MockConfigEntry
 ) -> None:
@@ -114,7 +116,9 @@ async def test_quarter_hour_power_and_peak_of_each_p1_meter(
     ]
     month_start = _month_start(now)
     for key, (uid, watts) in P1_METERS.items():
-        stat_id = statistic_id(_meter(cemm_entry, key), Quantity.QUARTER_HOUR_POWER)
+        stat_id = statistic_id(
+            meter_by_key(cemm_entry, key), Quantity.QUARTER_HOUR_POWER
+        )
         assert stat_id == f"meetdata:cemm_{key}_quarter_hour_power"
         powers = {span: _quarter_powers(cemm_sim, uid, *span) for span in spans}
 

@@ -15,11 +15,11 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.meetdata.api.models import Meter, Quantity
+from custom_components.meetdata.api.models import Quantity
 from custom_components.meetdata.statistics_rows import statistic_id
 
 from ...ha_conftest import auto_recorder, settle_background_imports  # noqa: F401
-from ...helpers import stat_rows
+from ...helpers import meter_by_key, stat_rows
 from ...simulators.cemm import DEFAULT_UID, CemmSimulator, local_date, local_midnight
 
 pytestmark = pytest.mark.recorder_db
@@ -40,10 +40,6 @@ def cemm_sim(request: pytest.FixtureRequest) -> CemmSimulator:
     return CemmSimulator(
         now=now, history_start=date(2025, 1, 1), drift=40, gas_format=gas_format
     )
-
-
-def _meter(entry: MockConfigEntry, key: str) -> Meter:
-    return next(m for m in entry.runtime_data.meters if m.key == key)
 
 
 def _register_delta(sim: CemmSimulator, names: tuple[str, ...], day: date) -> float:
@@ -86,7 +82,7 @@ async def test_energy_rows_add_up_to_the_registers(
     hass: HomeAssistant, cemm_sim: CemmSimulator, loaded_cemm: MockConfigEntry
 ) -> None:
     """Each day's hourly import/export rows equal the t1+t2 / t3+t4 increase; sums chain."""
-    p1 = _meter(loaded_cemm, P1)
+    p1 = meter_by_key(loaded_cemm, P1)
     since = datetime.now(UTC) - timedelta(days=4)
     for quantity, names in REGISTERS.items():
         rows = await stat_rows(hass, statistic_id(p1, quantity), since)
@@ -115,9 +111,9 @@ async def test_second_run_doubles_nothing(
     importer = loaded_cemm.runtime_data.history.importer
     since = datetime.now(UTC) - timedelta(days=4)
     ids = [
-        statistic_id(_meter(loaded_cemm, P1), Quantity.ENERGY_IMPORT),
-        statistic_id(_meter(loaded_cemm, P1), Quantity.ENERGY_EXPORT),
-        statistic_id(_meter(loaded_cemm, GAS), Quantity.GAS_VOLUME),
+        statistic_id(meter_by_key(loaded_cemm, P1), Quantity.ENERGY_IMPORT),
+        statistic_id(meter_by_key(loaded_cemm, P1), Quantity.ENERGY_EXPORT),
+        statistic_id(meter_by_key(loaded_cemm, GAS), Quantity.GAS_VOLUME),
     ]
     before = [await stat_rows(hass, stat, since) for stat in ids]
     written = importer.rows_written
@@ -135,7 +131,7 @@ async def test_gas_rows_are_the_simulators_m3(
 
     Whole days add up to the gas register's increase.
     """
-    gas = _meter(loaded_cemm, GAS)
+    gas = meter_by_key(loaded_cemm, GAS)
     since = datetime.now(UTC) - timedelta(days=4)
     rows = await stat_rows(hass, statistic_id(gas, Quantity.GAS_VOLUME), since)
     assert rows
@@ -172,7 +168,7 @@ async def test_dst_days_add_up_to_the_registers(
         (P1, REGISTERS),
         (GAS, {Quantity.GAS_VOLUME: ("gas",)}),
     ):
-        meter = _meter(loaded_cemm, key)
+        meter = meter_by_key(loaded_cemm, key)
         await importer.async_import_period(meter, start, end, timedelta(days=7))
         for quantity, names in quantities.items():
             rows = await stat_rows(hass, statistic_id(meter, quantity), start, end)

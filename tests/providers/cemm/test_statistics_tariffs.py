@@ -22,7 +22,7 @@ from custom_components.meetdata.api.models import Meter, Quantity
 from custom_components.meetdata.statistics_rows import statistic_id
 
 from ...ha_conftest import auto_recorder, settle_background_imports  # noqa: F401
-from ...helpers import stat_rows
+from ...helpers import meter_by_key, stat_rows
 from ...simulators.cemm import DEFAULT_UID, CemmSimulator, local_date, local_midnight
 
 pytestmark = pytest.mark.recorder_db
@@ -53,10 +53,6 @@ def cemm_sim() -> CemmSimulator:
         low_days=frozenset({local_date(now) - timedelta(days=1)}),
     )
     return sim
-
-
-def _meter(entry: MockConfigEntry, key: str) -> Meter:
-    return next(m for m in entry.runtime_data.meters if m.key == key)
 
 
 def _delta(sim: CemmSimulator, uid: str, name: str, day: date) -> float:
@@ -93,7 +89,7 @@ async def _check(
     """Check both invariants for every P1 meter; return the complete days checked."""
     checked: set[date] = set()
     for key, uid in P1_METERS.items():
-        meter = _meter(entry, key)
+        meter = meter_by_key(entry, key)
         for total_q, low_q, normal_q, low_name, normal_name in TARIFFS:
             total = {
                 row["start"]: row["state"]
@@ -137,7 +133,7 @@ async def test_tariff_rows_add_up_for_every_meter(
     yesterday = local_date(cemm_sim.now) - timedelta(days=1)
     assert yesterday in await _check(hass, cemm_sim, loaded_cemm, since)
     # The holiday of the second meter is low all day.
-    second = _meter(loaded_cemm, "001122334455_p1")
+    second = meter_by_key(loaded_cemm, "001122334455_p1")
     normal = await _rows(
         hass,
         second,
@@ -148,7 +144,7 @@ async def test_tariff_rows_add_up_for_every_meter(
     assert normal
     assert sum(row["state"] for row in normal) == pytest.approx(0.0, abs=REGISTER)
     # Today's tariff rows stop before the hour of the newest register reading.
-    p1 = _meter(loaded_cemm, "ffffffffffff_p1")
+    p1 = meter_by_key(loaded_cemm, "ffffffffffff_p1")
     low = await _rows(hass, p1, Q.ENERGY_IMPORT_LOW, since)
     total = await _rows(hass, p1, Q.ENERGY_IMPORT, since)
     reading = int(cemm_sim.now.timestamp()) // 300 * 300
@@ -166,7 +162,7 @@ async def test_correction_rechains_tariffs_and_total(
     """
     history = loaded_cemm.runtime_data.history
     importer = history.importer
-    p1 = _meter(loaded_cemm, "ffffffffffff_p1")
+    p1 = meter_by_key(loaded_cemm, "ffffffffffff_p1")
     since = datetime.now(UTC) - timedelta(days=4)
     quantities = (Q.ENERGY_IMPORT, Q.ENERGY_IMPORT_LOW, Q.ENERGY_IMPORT_NORMAL)
     before = {q: await _rows(hass, p1, q, since) for q in quantities}
@@ -220,7 +216,7 @@ async def test_dst_days_per_tariff(
     importer = loaded_cemm.runtime_data.history.importer
     start, end = local_midnight(day), local_midnight(day + timedelta(days=1))
     for key in P1_METERS:
-        meter = _meter(loaded_cemm, key)
+        meter = meter_by_key(loaded_cemm, key)
         await importer.async_import_period(meter, start, end, timedelta(days=7))
         for _, low_q, normal_q, _, _ in TARIFFS:
             for quantity in (low_q, normal_q):

@@ -24,7 +24,7 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.meetdata.api.models import Meter, Quantity
+from custom_components.meetdata.api.models import Quantity
 from custom_components.meetdata.const import (
     CONF_BASE_URL,
     CONF_HISTORY_DAYS,
@@ -38,7 +38,7 @@ from custom_components.meetdata.units import REACTIVE_POWER
 
 from ...conftest import Serve
 from ...ha_conftest import auto_recorder, settle_background_imports  # noqa: F401
-from ...helpers import sensor_state, stat_rows
+from ...helpers import meter_by_key, sensor_state, stat_rows
 from ...simulators.dtl import (
     CUSTOMER_EAN,
     DEMO_PASSWORD,
@@ -152,10 +152,6 @@ def _closed_port_url() -> str:
 def _state(hass: HomeAssistant, meter: str, quantity: Quantity) -> State:
     """Return the state of the sensor of ``quantity`` on DTL meter ``meter``."""
     return sensor_state(hass, f"dtl_{meter}_{quantity}", meter, quantity)
-
-
-def _meter(entry: MockConfigEntry, key: str) -> Meter:
-    return next(m for m in entry.runtime_data.meters if m.key == key)
 
 
 async def _rows(
@@ -546,7 +542,7 @@ async def test_statistics_after_setup(
     """Stored hours equal the simulator's 5-minute values per UTC hour; sums chain."""
     since = dtl_sim.now - timedelta(days=2)
     for key in METERS:
-        meter = _meter(loaded_dtl, key)
+        meter = meter_by_key(loaded_dtl, key)
         plus, minus = ENERGY_QUANTITIES[key]
         rows = await _rows(hass, statistic_id(meter, plus), since)
         assert len(rows) >= 24
@@ -575,7 +571,9 @@ async def test_statistics_after_setup(
         lambda: get_metadata(
             hass,
             statistic_ids={
-                statistic_id(_meter(loaded_dtl, TRANSFER_METER_EAN), Quantity.POWER)
+                statistic_id(
+                    meter_by_key(loaded_dtl, TRANSFER_METER_EAN), Quantity.POWER
+                )
             },
         )
     )
@@ -631,7 +629,7 @@ async def test_dst_day_equals_hand_computation(
     )
     importer = loaded_dtl.runtime_data.history.importer
     for key in METERS:
-        meter = _meter(loaded_dtl, key)
+        meter = meter_by_key(loaded_dtl, key)
         served = dtl_sim.rows(key, start, end)
         await importer.async_import_period(meter, start, end, timedelta(days=7))
 

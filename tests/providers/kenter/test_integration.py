@@ -59,6 +59,7 @@ from ...helpers import (
     entity_id_of,
     find_device,
     form_fields,
+    meter_by_key,
     sensor_state,
     stat_rows,
     visible_tracebacks,
@@ -202,10 +203,6 @@ def _suggested(result: FlowResult) -> dict[str, Any]:
 
 def _state(hass: HomeAssistant, key: str, quantity: Quantity) -> State:
     return sensor_state(hass, f"kenter_{key}_{quantity}", key, quantity)
-
-
-def _meter(entry: MockConfigEntry, key: str) -> Meter:
-    return next(m for m in entry.runtime_data.meters if m.key == key)
 
 
 def _hourly(intervals: Iterable[Interval]) -> dict[float, float]:
@@ -794,13 +791,13 @@ async def test_history_equals_the_source(
     assert await hass.config_entries.async_setup(kenter_entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     start = kenter_sim.now_utc() - timedelta(days=LONG_HISTORY_DAYS + 1)
-    electricity = _meter(kenter_entry, KEY_E)
+    electricity = meter_by_key(kenter_entry, KEY_E)
     for counter, quantity in COUNTER_STATS.items():
         rows = await _assert_equals_source(
             hass, kenter_sim, electricity, counter, quantity, start
         )
         assert len(rows) >= LONG_HISTORY_DAYS * 24
-    gas = _meter(kenter_entry, KEY_G)
+    gas = meter_by_key(kenter_entry, KEY_G)
     await _assert_equals_source(hass, kenter_sim, gas, "VN", Quantity.GAS_VOLUME, start)
     # Two windows of at most 31 days per meter.
     assert kenter_sim.operation_counts["getMeterData"] == 4
@@ -820,8 +817,8 @@ async def test_energy_dashboard_accepts_the_statistics(
     hass: HomeAssistant, loaded_kenter: MockConfigEntry
 ) -> None:
     """Offered as sums, and the Energy dashboard validates them without issues."""
-    electricity = _meter(loaded_kenter, KEY_E)
-    gas = _meter(loaded_kenter, KEY_G)
+    electricity = meter_by_key(loaded_kenter, KEY_E)
+    gas = meter_by_key(loaded_kenter, KEY_G)
     imported = statistic_id(electricity, Quantity.ENERGY_IMPORT)
     exported = statistic_id(electricity, Quantity.ENERGY_EXPORT)
     gas_volume = statistic_id(gas, Quantity.GAS_VOLUME)
@@ -918,7 +915,7 @@ async def test_a_year_through_both_dst_changes_on_either_clock(
     assert entry.runtime_data.history.last_update_success
     start = sim.now_utc() - timedelta(days=366)
     rows = await _assert_equals_source(
-        hass, sim, _meter(entry, KEY_G), "VN", Quantity.GAS_VOLUME, start
+        hass, sim, meter_by_key(entry, KEY_G), "VN", Quantity.GAS_VOLUME, start
     )
     assert len(rows) >= 366 * 24 - 2
     # Twelve windows of 31 days, one of them an hour short on the wall clock
@@ -950,8 +947,8 @@ async def test_dst_days(
     importer = loaded_kenter.runtime_data.history.importer
     start = datetime.combine(day, datetime.min.time(), AMSTERDAM)
     end = datetime.combine(day + timedelta(days=1), datetime.min.time(), AMSTERDAM)
-    electricity = _meter(loaded_kenter, KEY_E)
-    gas = _meter(loaded_kenter, KEY_G)
+    electricity = meter_by_key(loaded_kenter, KEY_E)
+    gas = meter_by_key(loaded_kenter, KEY_G)
     for meter, counter, quantity in (
         (electricity, "LVR", Quantity.ENERGY_IMPORT),
         (gas, "VN", Quantity.GAS_VOLUME),

@@ -29,7 +29,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.meetdata.api.http import DEFAULT_TIMEOUT
-from custom_components.meetdata.api.models import Interval, Meter, Quantity
+from custom_components.meetdata.api.models import Interval, Quantity
 from custom_components.meetdata.const import (
     CONF_BASE_URL,
     CONF_HISTORY_DAYS,
@@ -51,6 +51,7 @@ from ...ha_conftest import auto_recorder, settle_background_imports  # noqa: F40
 from ...helpers import (
     call_import_history,
     entities_by_meter,
+    meter_by_key,
     sensor_state,
     stat_rows,
     unavailable_meters,
@@ -210,14 +211,10 @@ def _hourly(intervals: Iterable[Interval]) -> dict[float, float]:
     return dict(hours)
 
 
-def _meter(entry: MockConfigEntry, key: str) -> Meter:
-    return next(m for m in entry.runtime_data.meters if m.key == key)
-
-
 async def _rows(
     hass: HomeAssistant, entry: MockConfigEntry, key: str, counter: str
 ) -> list[dict[str, Any]]:
-    stat_id = statistic_id(_meter(entry, key), COUNTERS[counter])
+    stat_id = statistic_id(meter_by_key(entry, key), COUNTERS[counter])
     start = datetime.now(UTC) - timedelta(days=3)
     return await stat_rows(hass, stat_id, start, None, ("state", "sum"))
 

@@ -16,12 +16,11 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.meetdata.api.models import Meter
 from custom_components.meetdata.providers.wattworx.client.times import local_day_start
 from custom_components.meetdata.statistics_rows import HOUR
 
 from ...ha_conftest import auto_recorder, settle_background_imports  # noqa: F401
-from ...helpers import assert_rechained, stat_rows
+from ...helpers import assert_rechained, meter_by_key, stat_rows
 from ...simulators.wattworx import (
     EAN_GAS,
     EAN_GAS_2,
@@ -60,10 +59,6 @@ def _hourly(intervals: list[tuple[datetime, datetime, float]]) -> dict[float, fl
         ts = start.timestamp()
         hours[ts - ts % HOUR] += amount
     return dict(hours)
-
-
-def _meter(entry: MockConfigEntry, key: str) -> Meter:
-    return next(m for m in entry.runtime_data.meters if m.key == key)
 
 
 def _available_end(sim: WattworxSimulator) -> datetime:
@@ -242,7 +237,7 @@ async def test_dst_days(
     start = local_day_start(day)
     end = local_day_start(day + timedelta(days=1))
     for ean, quantity in ((EAN_POWER, "energy_import"), (EAN_GAS, "gas_volume")):
-        meter = _meter(loaded_wattworx, ean)
+        meter = meter_by_key(loaded_wattworx, ean)
         await importer.async_import_period(meter, start, end, timedelta(days=30))
         rows = await _rows(hass, _stat(ean, quantity), start, end)
         assert len(rows) == hours
